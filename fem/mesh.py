@@ -1,0 +1,220 @@
+"""Tetrahedral meshes of the cube [0, L]^3: structured splits of the node grid, and files read with meshio.
+
+Grid convention (DESIGN section 2): a field is sampled on the n x n x n node grid with spacing
+h = L / (n - 1); index (i, j, k) is the point (i h, j h, k h). The structured meshes below use exactly
+these nodes, numbered in C order of (i, j, k)::
+
+    node(i, j, k) = (i * n + j) * n + k
+
+so a field tensor ``u`` of shape ``(B, n, n, n)`` is the nodal matrix ``u.reshape(B, -1).T`` of shape
+``(n**3, B)`` with no permutation. (scikit-fem's own ``MeshTet.init_tensor`` numbers nodes y-fastest,
+which is why the connectivity is built here.)
+
+Splits of each grid cell:
+
+* ``kuhn`` -- 6 tetrahedra around the main diagonal (0,0,0)-(1,1,1), the same in every cell (Kuhn /
+  Freudenthal triangulation). Its P1 stiffness is the 7-point Laplacian stencil at interior and face
+  nodes.
+* ``five`` -- 5 tetrahedra (a central one and four corners), mirrored in alternate cells
+  (parity of i + j + k) so that the faces between cells match.
+
+All cells are returned positively oriented (det[x1-x0, x2-x0, x3-x0] > 0).
+
+Example:
+
+>>> m = cube_mesh(3, L=2.0, split="kuhn")
+>>> m.p.shape, m.t.shape
+((3, 27), (4, 48))
+>>> float(cell_volumes(m.p, m.t).sum())
+8.0
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import skfem
+
+from fem.errors import InputError, MeshError
+
+SPLITS = ("kuhn", "five")
+
+# Corner offsets (di, dj, dk) of the tetrahedra of one cell.
+_KUHN = [
+    [(0, 0, 0), tuple(np.eye(3, dtype=int)[a]), tuple(np.eye(3, dtype=int)[a] + np.eye(3, dtype=int)[b]), (1, 1, 1)]
+    for a, b, _ in itertools.permutations(range(3))
+]
+_FIVE_EVEN = [
+    [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 1)],
+    [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)],
+    [(1, 1, 0), (1, 0, 0), (0, 1, 0), (1, 1, 1)],
+    [(1, 0, 1), (1, 0, 0), (0, 0, 1), (1, 1, 1)],
+    [(0, 1, 1), (0, 1, 0), (0, 0, 1), (1, 1, 1)],
+]
+_FIVE_ODD = [
+    [(0, 0, 0), (1, 1, 0), (1, 0, 1), (0, 1, 1)],
+    [(1, 0, 0), (0, 0, 0), (1, 1, 0), (1, 0, 1)],
+    [(0, 1, 0), (0, 0, 0), (1, 1, 0), (0, 1, 1)],
+    [(0, 0, 1), (0, 0, 0), (1, 0, 1), (0, 1, 1)],
+    [(1, 1, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1)],
+]
+
+
+def grid_points(n: int, L: float) -> np.ndarray:
+    """Coordinates of the n^3 grid nodes in C order of (i, j, k): array of shape ``(3, n**3)``."""
+    x = np.linspace(0.0, L, n)
+    X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+    return np.stack([X.ravel(), Y.ravel(), Z.ravel()])
+
+
+def _check_grid_args(n: int, L: float, split: str) -> None:
+    if not isinstance(n, (int, np.integer)) or n < 2:
+        raise InputError(f"n must be an integer >= 2 nodes per side, got {n!r}")
+    if not np.isfinite(L) or L <= 0:
+        raise InputError(f"the cube side L must be a positive number, got {L!r}")
+    if split not in SPLITS:
+        raise InputError(f"unknown mesh split {split!r}; expected one of {', '.join(SPLITS)}")
+
+
+def cell_volumes(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Signed volumes det[x1-x0, x2-x0, x3-x0] / 6 of tetrahedra ``t`` (4, nt) over points ``p`` (3, np)."""
+    x0 = p[:, t[0]]
+    d = np.stack([p[:, t[1]] - x0, p[:, t[2]] - x0, p[:, t[3]] - x0])  # (3 edges, 3 coords, nt)
+    return np.einsum("ik,ik->k", d[0], np.cross(d[1], d[2], axis=0)) / 6.0
+
+
+def _orient(p: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Swap the last two vertices of negatively oriented cells."""
+    t = t.copy()
+    neg = cell_volumes(p, t) < 0
+    t[2, neg], t[3, neg] = t[3, neg], t[2, neg].copy()
+    return t
+
+
+def cube_mesh(n: int, L: float = 1.0, split: str = "kuhn") -> skfem.MeshTet:
+    """Structured tetrahedral mesh of [0, L]^3 on the n^3 node grid, nodes in C order of (i, j, k).
+
+    Parameters
+    ----------
+    n : nodes per side (>= 2); spacing h = L / (n - 1).
+    L : side of the cube.
+    split : ``"kuhn"`` (6 tets per cell, 6 (n-1)^3 cells) or ``"five"`` (5 tets per cell, alternating).
+    """
+    _check_grid_args(n, L, split)
+    p = grid_points(n, L)
+    c = np.arange(n - 1)
+    I, J, K = (a.ravel() for a in np.meshgrid(c, c, c, indexing="ij"))
+
+    def tets(template, mask=None):
+        ii, jj, kk = (I, J, K) if mask is None else (I[mask], J[mask], K[mask])
+        blocks = []
+        for tet in template:
+            blocks.append(np.stack([((ii + a) * n + (jj + b)) * n + (kk + d) for a, b, d in tet]))
+        return np.concatenate(blocks, axis=1)
+
+    if split == "kuhn":
+        t = tets(_KUHN)
+    else:
+        even = (I + J + K) % 2 == 0
+        t = np.concatenate([tets(_FIVE_EVEN, even), tets(_FIVE_ODD, ~even)], axis=1)
+    return skfem.MeshTet(p, _orient(p, t).astype(np.int64))
+
+
+def check_tetrahedra(p: np.ndarray, t: np.ndarray, source: str = "mesh", rel_tol: float = 1e-10) -> None:
+    """Raise :class:`MeshError` if a cell is inverted (negative volume) or degenerate.
+
+    A cell is degenerate when |vol| <= rel_tol * median(|vol|) (flat or collapsed tetrahedron).
+    """
+    vol = cell_volumes(p, t)
+    scale = float(np.median(np.abs(vol))) if vol.size else 0.0
+    bad = np.flatnonzero(np.abs(vol) <= rel_tol * max(scale, np.finfo(float).tiny))
+    if bad.size:
+        raise MeshError(
+            f"{source}: {bad.size} degenerate tetrahedra (zero volume), first is cell {bad[0]}; "
+            "expected cells with positive volume"
+        )
+    neg = np.flatnonzero(vol < 0)
+    if neg.size:
+        raise MeshError(
+            f"{source}: {neg.size} inverted tetrahedra (negative volume), first is cell {neg[0]}; "
+            "expected positively oriented cells"
+        )
+
+
+def load_mesh(path: str | Path) -> skfem.MeshTet:
+    """Read a tetrahedral mesh file with meshio (.msh, .vtu, .xdmf, ...) and validate it.
+
+    Only ``tetra`` cells are used; lower-dimensional cells (boundary triangles, lines, vertices that
+    generators such as gmsh write for physical groups) are ignored, and nodes no tetrahedron uses are
+    dropped (renumbering the rest in their file order). Refused with :class:`MeshError`: a missing or
+    unreadable file, a file with no tetrahedra or with other volume cells (hexahedra, wedges, quadratic
+    tetra10), points that are not 3D, and inverted or degenerate cells.
+    """
+    import meshio
+
+    path = Path(path)
+    if not path.is_file():
+        raise MeshError(f"mesh file {str(path)!r} does not exist")
+    try:
+        mio = meshio.read(path)
+    except Exception as exc:  # meshio raises many types (ReadError, KeyError, ValueError, ...)
+        raise MeshError(f"mesh file {str(path)!r} could not be read by meshio: {exc}") from None
+    volume_types = {"hexahedron", "wedge", "pyramid", "tetra10", "hexahedron20", "hexahedron27", "wedge15"}
+    others = sorted({b.type for b in mio.cells if b.type in volume_types})
+    if others:
+        raise MeshError(f"mesh file {str(path)!r} has {', '.join(others)} cells; expected linear tetrahedra only")
+    tets = [b.data for b in mio.cells if b.type == "tetra"]
+    if not tets:
+        found = ", ".join(sorted({b.type for b in mio.cells})) or "no cells"
+        raise MeshError(f"mesh file {str(path)!r} is not tetrahedral (found {found}); expected 'tetra' cells")
+    points = np.asarray(mio.points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise MeshError(f"mesh file {str(path)!r} has {points.shape[-1]}-D points; expected 3-D points")
+    t = np.concatenate(tets).T.astype(np.int64)
+    used = np.unique(t)
+    if used.size < points.shape[0]:
+        renum = -np.ones(points.shape[0], dtype=np.int64)
+        renum[used] = np.arange(used.size)
+        points, t = points[used], renum[t]
+    p = points.T.copy()
+    check_tetrahedra(p, t, source=f"mesh file {str(path)!r}")
+    return skfem.MeshTet(p, t)
+
+
+def save_mesh(mesh: skfem.MeshTet, path: str | Path) -> None:
+    """Write a tetrahedral mesh with meshio (format from the file suffix)."""
+    import meshio
+
+    meshio.write(path, meshio.Mesh(mesh.p.T, [("tetra", mesh.t.T)]))
+
+
+def cube_side(mesh: skfem.MeshTet, rel_tol: float = 1e-9) -> float:
+    """Side L of a mesh of the cube [0, L]^3; :class:`MeshError` if its bounding box is not such a cube."""
+    lo, hi = mesh.p.min(axis=1), mesh.p.max(axis=1)
+    L = float(hi.max())
+    if L <= 0 or np.any(np.abs(lo) > rel_tol * L) or np.any(np.abs(hi - L) > rel_tol * L):
+        raise MeshError(
+            f"mesh bounding box {lo.tolist()} - {hi.tolist()} is not a cube [0, L]^3 with a corner at the origin"
+        )
+    return L
+
+
+def is_grid_mesh(mesh: skfem.MeshTet, n: int, L: float, rtol: float = 1e-12) -> bool:
+    """True when the mesh nodes are exactly the n^3 node grid of side L in C order (no interpolation needed)."""
+    if mesh.p.shape[1] != n**3:
+        return False
+    return bool(np.allclose(mesh.p, grid_points(n, L), rtol=0.0, atol=rtol * L))
+
+
+def grid_size_of(mesh: skfem.MeshTet) -> int | None:
+    """n if the mesh nodes are a C-ordered n^3 node grid of its bounding cube, else None."""
+    n = round(mesh.p.shape[1] ** (1.0 / 3.0))
+    if n**3 != mesh.p.shape[1] or n < 2:
+        return None
+    try:
+        L = cube_side(mesh)
+    except MeshError:
+        return None
+    return n if is_grid_mesh(mesh, n, L) else None

@@ -1,0 +1,5 @@
+import sys
+
+from pihamno.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""Shared test settings: CPU, two threads, float64 where numerics are checked."""
+
+import os
+
+import pytest
+import torch
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
