@@ -2,6 +2,8 @@
 
 Each verb lives in its own module of this package and exposes ``register(subparsers)``, which adds its
 sub-parser and sets ``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an exit code).
+Verb modules are discovered automatically (every module here that defines ``register``), listed in
+:data:`VERB_ORDER` first and then alphabetically.
 Heavy imports (torch, scikit-fem, pyvista) happen inside ``func`` so that ``pihamno --help`` stays fast.
 
 User errors (:class:`fem.errors.InputError`, missing/unwritable files) are printed as one line
@@ -14,10 +16,16 @@ import argparse
 import importlib
 import sys
 
-#: Modules (relative to this package) that define a verb, in the order ``--help`` lists them.
-VERB_MODULES = [
-    "assemble",
-]
+#: Verbs listed first by ``--help`` (the data's path); any other verb module follows alphabetically.
+VERB_ORDER = ["assemble", "generate", "check_data", "train", "evaluate", "export", "render"]
+
+
+def verb_modules() -> list[str]:
+    """Names of the modules of this package that define a verb."""
+    import pkgutil
+
+    found = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    return [n for n in VERB_ORDER if n in found] + sorted(found - set(VERB_ORDER))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name in VERB_MODULES:
-        importlib.import_module(f"{__name__}.{name}").register(sub)
+    for name in verb_modules():
+        module = importlib.import_module(f"{__name__}.{name}")
+        if hasattr(module, "register"):
+            module.register(sub)
     return parser
 
 

@@ -1,0 +1,41 @@
+"""Small file helpers shared by every writer: nothing is ever left half-written."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from fem.errors import InputError
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, overwrite: bool = True):
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error delete it.
+
+    Use it for any file a job writes (HDF5 datasets, checkpoints, VTK, PNG, JSON)::
+
+        with atomic_path("out.h5") as tmp:
+            write_everything(tmp)
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"output {str(path)!r} already exists; pass --overwrite to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create output folder {str(parent)!r}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"output folder {str(parent)!r} is not writable")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
