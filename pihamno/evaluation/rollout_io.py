@@ -1,0 +1,101 @@
+"""The rollout file: what ``pihamno evaluate`` writes and ``pihamno export`` / ``pihamno render`` read.
+
+One HDF5 file (h5py), written atomically, holding for T test trajectories and F frames on the n^3 node grid:
+
+=================  ==================  ==========================================================
+dataset            shape               meaning
+=================  ==================  ==========================================================
+``reference``      (T, F, n, n, n)     reference frames (float32)
+``prediction``     (T, F, n, n, n)     autoregressive rollout; frames < ``n_given`` are copies of
+                                       the reference (the model's inputs)
+``trajectory``     (T,)                index of each trajectory in the source dataset
+``rel_l2``         (T, F)              optional: ||pred - ref|| / ||ref|| per frame (mass-weighted)
+``energy_ref``     (T, F)              optional: free energy of the reference frames
+``energy_pred``    (T, F)              optional: free energy of the predicted frames
+``mass_ref``       (T, F)              optional: int u of the reference frames
+``mass_pred``      (T, F)              optional: int u of the predicted frames
+=================  ==================  ==========================================================
+
+Attributes: ``pde``, ``L``, ``dt`` (time between frames), ``n_given`` (frames given to the model), ``eps``,
+``model`` (registry name), ``source`` (dataset path), plus whatever the writer adds. Frame f is at time
+``f * dt``; the grid spacing is ``h = L / (n - 1)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from fem.errors import InputError
+from pihamno.io import atomic_path
+
+CURVES = ("rel_l2", "energy_ref", "energy_pred", "mass_ref", "mass_pred")
+
+
+@dataclass
+class Rollout:
+    """A rollout in memory; arrays as in the module table, ``attrs`` the file attributes."""
+
+    reference: np.ndarray
+    prediction: np.ndarray
+    trajectory: np.ndarray
+    attrs: dict
+    curves: dict = field(default_factory=dict)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Physical time of each frame, shape (F,)."""
+        return np.arange(self.reference.shape[1]) * float(self.attrs["dt"])
+
+    @property
+    def spacing(self) -> float:
+        """Grid spacing h = L / (n - 1)."""
+        return float(self.attrs["L"]) / (self.reference.shape[-1] - 1)
+
+
+def write_rollout(path: str | Path, rollout: Rollout, overwrite: bool = True) -> None:
+    """Write ``rollout`` to ``path`` atomically (temporary file, then rename)."""
+    ref, pred = np.asarray(rollout.reference), np.asarray(rollout.prediction)
+    if ref.ndim != 5 or ref.shape != pred.shape:
+        raise InputError(
+            f"reference {ref.shape} and prediction {pred.shape} must both have shape (T, F, n, n, n)"
+        )
+    for key in ("pde", "L", "dt", "n_given"):
+        if key not in rollout.attrs:
+            raise InputError(f"rollout attribute {key!r} is missing")
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with h5py.File(tmp, "w") as f:
+            chunks = (1, 1) + ref.shape[2:]
+            f.create_dataset("reference", data=ref.astype(np.float32), chunks=chunks)
+            f.create_dataset("prediction", data=pred.astype(np.float32), chunks=chunks)
+            f.create_dataset("trajectory", data=np.asarray(rollout.trajectory, dtype=np.int64))
+            for name, arr in rollout.curves.items():
+                if name not in CURVES:
+                    raise InputError(f"unknown rollout curve {name!r}; expected one of {', '.join(CURVES)}")
+                f.create_dataset(name, data=np.asarray(arr, dtype=np.float64))
+            for key, value in rollout.attrs.items():
+                f.attrs[key] = value
+
+
+def read_rollout(path: str | Path) -> Rollout:
+    """Read a rollout file written by :func:`write_rollout`."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"rollout file {str(path)!r} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("reference", "prediction") if k not in f]
+            if missing:
+                raise InputError(f"{str(path)!r} is not a rollout file (no {', '.join(missing)} dataset)")
+            return Rollout(
+                reference=f["reference"][()],
+                prediction=f["prediction"][()],
+                trajectory=f["trajectory"][()] if "trajectory" in f else np.arange(f["reference"].shape[0]),
+                attrs={k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
+                curves={k: f[k][()] for k in CURVES if k in f},
+            )
+    except OSError as exc:
+        raise InputError(f"{str(path)!r} could not be read as HDF5: {exc}") from None
