@@ -90,10 +90,9 @@ def assemble(mesh: skfem.MeshTet, element: str = "P1") -> Operators:
         _CACHE.move_to_end(key)
         return _CACHE[key]
     basis = skfem.Basis(mesh, ELEMENTS[element]())
-    M = mass.assemble(basis).tocsr()
-    K = stiffness.assemble(basis).tocsr()
-    for A in (M, K):
-        A.sort_indices()
+    # Symmetric forms come out symmetric only up to round-off (summation order); symmetrise exactly so
+    # the torch bridge can use A^T = A in the backward pass.
+    M, K = (_symmetrised(form.assemble(basis)) for form in (mass, stiffness))
     lumped = np.asarray(M.sum(axis=1)).ravel()
     if element != "P1":
         diag = M.diagonal()
@@ -103,6 +102,13 @@ def assemble(mesh: skfem.MeshTet, element: str = "P1") -> Operators:
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return ops
+
+
+def _symmetrised(A: sp.spmatrix) -> sp.csr_matrix:
+    A = sp.csr_matrix(A)
+    A = ((A + A.T) * 0.5).tocsr()
+    A.sort_indices()
+    return A
 
 
 def clear_cache() -> None:

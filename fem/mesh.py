@@ -187,7 +187,7 @@ def save_mesh(mesh: skfem.MeshTet, path: str | Path) -> None:
     """Write a tetrahedral mesh with meshio (format from the file suffix)."""
     import meshio
 
-    meshio.write(path, meshio.Mesh(mesh.p.T, [("tetra", mesh.t.T)]))
+    meshio.write(path, meshio.Mesh(np.ascontiguousarray(mesh.p.T), [("tetra", np.ascontiguousarray(mesh.t.T))]))
 
 
 def cube_side(mesh: skfem.MeshTet, rel_tol: float = 1e-9) -> float:
