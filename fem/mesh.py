@@ -159,8 +159,9 @@ def load_mesh(path: str | Path) -> skfem.MeshTet:
         raise MeshError(f"mesh file {str(path)!r} does not exist")
     try:
         mio = meshio.read(path)
-    except Exception as exc:  # meshio raises many types (ReadError, KeyError, ValueError, ...)
-        raise MeshError(f"mesh file {str(path)!r} could not be read by meshio: {exc}") from None
+    except (Exception, SystemExit) as exc:  # meshio raises many types, and sys.exit()s on bad .msh
+        why = "meshio could not parse it" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
+        raise MeshError(f"mesh file {str(path)!r} could not be read ({why})") from None
     volume_types = {"hexahedron", "wedge", "pyramid", "tetra10", "hexahedron20", "hexahedron27", "wedge15"}
     others = sorted({b.type for b in mio.cells if b.type in volume_types})
     if others:
