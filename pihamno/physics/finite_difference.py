@@ -1,0 +1,67 @@
+"""Finite-difference operators on the node grid, shaped like the FEM operators the schemes use.
+
+:func:`fem.schemes.residual` is written with ``ops.M @ X``, ``ops.K @ X``, ``ops.lumped * X`` and
+``X / ops.lumped`` only. Substituting
+
+    M = I,    M_L = I,    K = -Lap_h   (7-point Laplacian, mirror ghosts u[-1] = u[1]: Neumann)
+
+turns the *same* scheme into its strong (finite-difference) form on the n^3 node grid, h = L / (n - 1):
+for Allen-Cahn ``R = (u1 - u0)/tau - Lap_h u1 + (f(u0) + S (u1 - u0))/eps^2``; for Cahn-Hilliard
+``R = (u1 - u0)/tau - Lap_h mu1`` with ``mu1 = -eps^2 Lap_h u1 + f(u0) + S (u1 - u0)``; for
+Swift-Hohenberg ``(1 + Lap_h)^2 u1`` appears as ``(M_L - K) M_L^-1 (M_L - K) u1``. So the strong and the
+weak residuals can never drift apart. On the Kuhn mesh ``M_L^-1 K`` equals ``-Lap_h`` at interior and face
+nodes, so there the strong residual is ``M_L^-1 r_weak`` exactly when the scheme uses the lumped mass
+(the default); they differ at the cube's edges and corners (see ``tests/test_assembly.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from fem.errors import InputError
+
+
+def laplacian_mirror(u: torch.Tensor, h: float) -> torch.Tensor:
+    """7-point Laplacian of grid fields ``u`` (B, n, n, n) with mirror ghosts (torch ``reflect`` padding).
+
+    ``(Lap_h u)_ijk = (u_{i+1} + u_{i-1} + u_{j+1} + u_{j-1} + u_{k+1} + u_{k-1} - 6 u_ijk) / h^2`` with
+    ``u_{-1} = u_1`` and ``u_n = u_{n-2}`` (second order, homogeneous Neumann at the boundary nodes).
+    """
+    if u.dim() != 4:
+        raise InputError(f"expected grid fields of shape (B, n, n, n), got {tuple(u.shape)}")
+    p = F.pad(u.unsqueeze(1), (1, 1, 1, 1, 1, 1), mode="reflect").squeeze(1)
+    c = p[:, 1:-1, 1:-1, 1:-1]
+    return (
+        p[:, 2:, 1:-1, 1:-1] + p[:, :-2, 1:-1, 1:-1] + p[:, 1:-1, 2:, 1:-1]
+        + p[:, 1:-1, :-2, 1:-1] + p[:, 1:-1, 1:-1, 2:] + p[:, 1:-1, 1:-1, :-2] - 6.0 * c
+    ) / (h * h)
+
+
+class _NegativeLaplacian:
+    """``K @ X = -Lap_h X`` for nodal matrices X (n^3, B) in the C order of the grid."""
+
+    def __init__(self, n: int, h: float):
+        self.n, self.h = n, h
+
+    def __matmul__(self, X: torch.Tensor) -> torch.Tensor:
+        n = self.n
+        u = X.T.reshape(-1, n, n, n)
+        return -laplacian_mirror(u, self.h).reshape(-1, n**3).T
+
+
+class _Identity:
+    def __matmul__(self, X: torch.Tensor) -> torch.Tensor:
+        return X
+
+
+class FiniteDifferenceOperators:
+    """The scheme operators of the strong form: ``M = I``, ``lumped = 1`` (a scalar), ``K = -Lap_h``."""
+
+    def __init__(self, n: int, L: float):
+        if n < 3:
+            raise InputError(f"the finite-difference Laplacian needs n >= 3 nodes per side, got {n}")
+        self.n, self.L, self.h = n, float(L), float(L) / (n - 1)
+        self.M = _Identity()
+        self.K = _NegativeLaplacian(n, self.h)
+        self.lumped = 1.0
