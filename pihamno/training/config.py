@@ -195,16 +195,17 @@ def _coerce(value: Any, tp, where: str) -> Any:
     return float(value) if tp is float else value
 
 
-def _unknown(key: str, known, what: str) -> InputError:
+def _unknown(key: str, known, kind: str, where: str) -> InputError:
+    """``unknown key 'lrr' (did you mean 'lr'?) in section [optim] of c.toml; expected one of ...``"""
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return InputError(f"unknown {what} {key!r}{hint}; expected one of {', '.join(known)}")
+    return InputError(f"unknown {kind} {key!r}{hint} in {where}; expected one of {', '.join(known)}")
 
 
 def _set_key(cfg: TrainConfig, section: str, key: str, value: Any, source: str) -> None:
     """Assign ``cfg.<section>.<key> = value`` after checking the section, key and type."""
     if section not in SECTIONS:
-        raise _unknown(section, SECTIONS, f"section in {source}:")
+        raise _unknown(section, SECTIONS, "section", source)
     sec = getattr(cfg, section)
     if section == "model":
         if key == "name":
@@ -214,7 +215,7 @@ def _set_key(cfg: TrainConfig, section: str, key: str, value: Any, source: str) 
         return
     hints = typing.get_type_hints(type(sec))
     if key not in hints:
-        raise _unknown(key, hints, f"key in section [{section}] of {source}:")
+        raise _unknown(key, hints, "key", f"section [{section}] of {source}")
     setattr(sec, key, _coerce(value, hints[key], f"[{section}] {key} in {source}"))
 
 
@@ -277,7 +278,7 @@ def from_dict(data: dict, source: str = "config", overrides: list[str] | tuple =
         if not isinstance(table, dict):
             if section in SECTIONS:
                 raise InputError(f"[{section}] in {source} must be a table, got {table!r}")
-            raise _unknown(section, SECTIONS, f"section in {source}:")
+            raise _unknown(section, SECTIONS, "section", source)
         for key, value in table.items():
             _set_key(cfg, section, key, value, source)
     for item in overrides:

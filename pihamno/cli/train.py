@@ -1,0 +1,88 @@
+"""``pihamno train``: train a model from a TOML config (see :mod:`pihamno.training.config` and docs/training.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+SHORTCUTS = {"epochs": "optim.epochs", "device": "run.device", "out": "run.out", "data": "data.path", "seed": "run.seed"}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train HAMNO / PI-HAMNO (or a baseline) on a dataset, from a TOML config",
+        description="Train a neural operator on windows of T_in frames -> next frame, with the data loss, the "
+        "physics losses or both ([physics] lam). Writes last.pt every epoch, best.pt on the best validation "
+        "score, metrics.csv, config.toml and (if installed) TensorBoard events under run.out. "
+        "Multi-GPU: torchrun --nproc_per_node=G -m pihamno train --config FILE.",
+    )
+    p.add_argument("--config", help="TOML config file (examples/configs/*.toml); optional with --resume")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a config key, value as a TOML literal (repeatable), e.g. --set optim.lr=1e-3")
+    p.add_argument("--epochs", type=int, help="shortcut for --set optim.epochs=N")
+    p.add_argument("--device", help="shortcut for --set run.device=... ('auto', 'cpu', 'cuda', 'cuda:N')")
+    p.add_argument("--out", help="shortcut for --set run.out=DIR (the run folder)")
+    p.add_argument("--data", help="shortcut for --set data.path=FILE")
+    p.add_argument("--seed", type=int, help="shortcut for --set run.seed=N")
+    p.add_argument("--resume", nargs="?", const="auto", metavar="CKPT_OR_DIR",
+                   help="continue a run exactly from its last.pt (default: RUN_OUT/last.pt)")
+    p.set_defaults(func=run)
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    out = list(args.overrides)
+    for flag, key in SHORTCUTS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            out.append(f"{key}={json.dumps(value)}")  # a JSON string is a TOML basic string
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from fem.errors import InputError
+    from pihamno.training.checkpoint import load_training_checkpoint, resolve_resume
+    from pihamno.training.config import from_dict, load_config
+    from pihamno.training.distributed import init_distributed, shutdown
+    from pihamno.training.trainer import Trainer, TrainingDiverged
+
+    overrides = _overrides(args)
+    resume = None
+    if args.resume is not None:
+        if args.config is None and args.resume == "auto" and args.out is None:
+            raise InputError("--resume without a checkpoint needs --config or --out to find RUN_OUT/last.pt")
+        out = args.out if args.out is not None else load_config(args.config, overrides).run.out if args.config else "."
+        resume = resolve_resume(args.resume, out)
+        if args.config is None:
+            saved = load_training_checkpoint(resume)["config"]
+            cfg = from_dict(saved, f"the config of {resume}", overrides)
+        else:
+            cfg = load_config(args.config, overrides)
+    elif args.config is None:
+        raise InputError("pihamno train needs --config FILE.toml (or --resume RUN_DIR)")
+    else:
+        cfg = load_config(args.config, overrides)
+
+    env = init_distributed(cfg.run.device)
+    try:
+        trainer = Trainer(cfg, resume=resume, env=env)
+        if env.is_main:
+            state = f"resuming at epoch {trainer.epoch}" if resume else "starting"
+            print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), "
+                  f"{len(trainer.split['train'])} train / {len(trainer.split['val'])} val trajectories, "
+                  f"out {cfg.run.out}", file=sys.stderr)
+        result = trainer.fit()
+    except TrainingDiverged as exc:
+        if env.is_main:
+            print(f"pihamno: error: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        shutdown(env)
+    if env.is_main:
+        best = result["best"]
+        best_txt = f"best val {best['score']:.4g} at epoch {best['epoch']}" if best["epoch"] > 0 else "no validation"
+        print(f"pihamno train: done, {result['epoch']} epochs / {result['step']} steps, last loss "
+              f"{result['last'].get('loss', float('nan')):.4g}, {best_txt}; checkpoints in {cfg.run.out}")
+    return 0

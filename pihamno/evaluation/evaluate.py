@@ -1,0 +1,142 @@
+"""``evaluate``: roll a trained model out over whole trajectories of a dataset and write the report.
+
+For each selected trajectory (batched, no grad, on the chosen device) the first ``T_in`` frames are given
+and the model predicts every later frame from its own outputs (:func:`~.rollout.rollout`); the
+teacher-forced one-step predictions (:func:`~.rollout.one_step`) are scored too. Written to ``out``:
+
+* ``rollout.h5``   :mod:`~.rollout_io` format: reference, prediction, trajectory, rel_l2 and the energy/mass
+  curves (when the dataset names its PDE);
+* ``metrics.json`` statistics over the trajectories (:mod:`~.report`);
+* ``per_frame.csv`` per-frame statistics.
+
+Any dataset works: an out-of-distribution set is just another file. Trajectory selection: ``"test"`` (the
+checkpoint's test split; the default when ``data`` is the file the model was trained on), ``"all"`` (the
+default for any other file), or a list such as ``"0,3,10-19"``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fem.errors import InputError
+from pihamno.evaluation import report
+from pihamno.evaluation.metrics import grid_weights, rel_l2
+from pihamno.evaluation.rollout import one_step, rollout
+from pihamno.evaluation.rollout_io import Rollout, write_rollout
+from pihamno.training.processor import FieldProcessor
+
+
+def parse_trajectories(spec: str, n_total: int, test_split=None) -> np.ndarray:
+    """``"all"`` | ``"test"`` | ``"0,3,10-19"`` -> sorted unique indices in ``range(n_total)``."""
+    spec = str(spec).strip()
+    if spec == "all":
+        return np.arange(n_total)
+    if spec == "test":
+        if test_split is None or len(test_split) == 0:
+            raise InputError("--trajectories test needs a training checkpoint with a test split; give indices or 'all'")
+        idx = np.asarray(test_split, dtype=np.int64)
+    else:
+        idx = []
+        try:
+            for part in filter(None, (p.strip() for p in spec.split(","))):
+                a, _, b = part.partition("-")
+                idx += list(range(int(a), int(b) + 1)) if b else [int(a)]
+        except ValueError:
+            raise InputError(f"--trajectories {spec!r} is not 'all', 'test' or a list like '0,3,10-19'") from None
+        idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        raise InputError(f"--trajectories {spec!r} selects no trajectory")
+    bad = idx[(idx < 0) | (idx >= n_total)]
+    if bad.size:
+        raise InputError(f"trajectory {int(bad[0])} does not exist; the dataset has {n_total} (0..{n_total - 1})")
+    return np.unique(idx)
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return bool(a) and bool(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def evaluate(checkpoint: str | Path, data: str | Path, out: str | Path, trajectories: str | None = None,
+             device: str | None = None, batch_size: int = 8, quiet: bool = False) -> dict:
+    """Evaluate ``checkpoint`` on ``data``; write ``rollout.h5``, ``metrics.json``, ``per_frame.csv`` to ``out``.
+
+    Returns the metrics dict (as written to ``metrics.json``).
+    """
+    from tqdm.auto import tqdm
+
+    from pihamno.data import load_trajectories, read_metadata
+    from pihamno.device import resolve_device
+    from pihamno.evaluation.curves import FieldCurves
+    from pihamno.models.checkpoint import load_checkpoint
+    from pihamno.training.windows import dataset_shape
+
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be positive, got {batch_size}")
+    dev = resolve_device(device)
+    model, payload = load_checkpoint(checkpoint, map_location=dev)
+    model = model.to(dev).eval()
+    processor = FieldProcessor.from_state(payload.get("processor"))
+    T_in = int(payload.get("T_in", payload.get("config", {}).get("data", {}).get("T_in", 5)))
+    meta = read_metadata(str(data))
+    n_total, F = dataset_shape(str(data), meta)
+    if F <= T_in:
+        raise InputError(f"{str(data)!r} has {F} frames per trajectory; more than T_in = {T_in} are needed")
+    test_split = payload.get("split", {}).get("test")
+    if trajectories is None:
+        trained_on = payload.get("data", {}).get("path")
+        trajectories = "test" if test_split is not None and _same_file(trained_on, data) else "all"
+    idx = parse_trajectories(trajectories, n_total, test_split)
+    L, dt = float(meta.get("L", 1.0)), float(meta.get("dt", 1.0))
+
+    curves = None
+    n = None
+    refs, preds, rels, rels1 = [], [], [], []
+    acc = {k: [] for k in ("energy_ref", "energy_pred", "mass_ref", "mass_pred")}
+    bar = tqdm(total=len(idx), disable=quiet, desc="evaluate", unit="traj", dynamic_ncols=True)
+    for i in range(0, len(idx), batch_size):
+        ref_np = np.asarray(load_trajectories(str(data), idx[i : i + batch_size]), dtype=np.float32)
+        if n is None:
+            n = ref_np.shape[-1]
+            weights = grid_weights(n, L).to(dev)
+            try:
+                curves = FieldCurves(meta, n)
+            except InputError as exc:
+                if not quiet:
+                    print(f"pihamno: no energy/mass curves: {exc}")
+        ref = torch.from_numpy(ref_np).to(dev)
+        pred = rollout(model, processor, ref[:, :T_in], F)
+        pred1 = one_step(model, processor, ref, T_in)
+        rels.append(rel_l2(pred, ref, weights).cpu().numpy())
+        rels1.append(rel_l2(pred1, ref, weights).cpu().numpy())
+        pred_np = pred.cpu().numpy()
+        refs.append(ref_np)
+        preds.append(pred_np)
+        if curves is not None:
+            for tag, u in (("ref", ref_np), ("pred", pred_np)):
+                acc[f"energy_{tag}"].append(curves.energy(u))
+                acc[f"mass_{tag}"].append(curves.mass(u))
+        bar.update(len(ref_np))
+    bar.close()
+
+    rel, rel1 = np.concatenate(rels), np.concatenate(rels1)
+    curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v}
+    out = Path(out)
+    name = payload.get("model_name", "")
+    attrs = {"pde": str(meta.get("pde", "")), "L": L, "dt": dt, "n_given": T_in, "eps": float(meta.get("eps", np.nan)),
+             "model": str(name), "source": str(data), "checkpoint": str(checkpoint)}
+    write_rollout(out / "rollout.h5", Rollout(np.concatenate(refs), np.concatenate(preds), idx, attrs,
+                                              {"rel_l2": rel} | curve_arrays))
+    metrics = {"checkpoint": str(checkpoint), "data": str(data), "model": str(name), "trajectories": idx.tolist(),
+               "selection": str(trajectories), "n_given": T_in, "frames": F, "dt": dt}
+    metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays)
+    report.write_json(out / "metrics.json", metrics)
+    report.write_csv(out / "per_frame.csv", report.per_frame_rows(T_in, dt, rel, rel1, curve_arrays),
+                     report.PER_FRAME_COLUMNS)
+    return metrics

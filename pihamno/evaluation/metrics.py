@@ -1,0 +1,67 @@
+"""Error metrics of fields on the n^3 node grid and their statistics over trajectories.
+
+Norms are discrete L2(Omega) norms with the P1 lumped mass of the structured ``kuhn`` mesh as quadrature
+weights w (shape (n, n, n), ``sum(w) = L^3``; h^3 inside, h^3/2 on faces, less on edges and corners):
+
+    ||u||^2 = sum_i w_i u_i^2,        rel_l2(pred, ref) = ||pred - ref|| / ||ref||
+
+(the rollout file's ``rel_l2`` curve). The weighted norm is the plain grid norm times h^3 up to the
+boundary layer, so errors do not depend on n. Energy and mass curves are in :mod:`.curves`.
+
+Example:
+
+>>> import torch
+>>> w = grid_weights(3, 2.0)
+>>> round(float(w.sum()), 12), round(float(rel_l2(1.1 * torch.ones(3, 3, 3), torch.ones(3, 3, 3), w)), 6)
+(8.0, 0.1)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+
+def grid_weights(n: int, L: float, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """P1 lumped mass of the ``kuhn`` cube mesh on the node grid, shape (n, n, n) (C order of (i, j, k))."""
+    from fem.assembly import assemble
+    from fem.mesh import cube_mesh
+
+    lumped = assemble(cube_mesh(int(n), float(L), "kuhn")).lumped
+    return torch.as_tensor(lumped.reshape(n, n, n), dtype=dtype)
+
+
+def _w(weights: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return weights.to(device=like.device, dtype=torch.float64)
+
+
+def sq_norm(u: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """sum_i w_i u_i^2 over the last three dims: (..., n, n, n) -> (...), float64."""
+    return (u.double() ** 2 * _w(weights, u)).sum(dim=(-3, -2, -1))
+
+
+def rel_l2(pred: torch.Tensor, ref: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """||pred - ref|| / ||ref|| per field: (..., n, n, n) twice -> (...), float64 (0/0 -> 0)."""
+    num = sq_norm(pred.double() - ref.double(), weights).sqrt()
+    den = sq_norm(ref, weights).sqrt()
+    return torch.where(den > 0, num / den.clamp_min(1e-300), torch.where(num > 0, torch.inf, 0.0))
+
+
+def summary(values) -> dict:
+    """Statistics over the first axis of ``values`` (NaNs ignored): mean, std (ddof 0), median, q25, q75,
+    min, max, count. A 1-D input gives floats; a 2-D input (T, F) gives lists of length F."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0 or np.all(np.isnan(v)):
+        nan = float("nan") if v.ndim <= 1 else [math.nan] * v.shape[1]
+        return {k: nan for k in ("mean", "std", "median", "q25", "q75", "min", "max")} | {"count": 0}
+    with np.errstate(all="ignore"):
+        out = {
+            "mean": np.nanmean(v, axis=0), "std": np.nanstd(v, axis=0), "median": np.nanmedian(v, axis=0),
+            "q25": np.nanpercentile(v, 25, axis=0), "q75": np.nanpercentile(v, 75, axis=0),
+            "min": np.nanmin(v, axis=0), "max": np.nanmax(v, axis=0),
+        }
+    out = {k: (x.tolist() if isinstance(x, np.ndarray) else float(x)) for k, x in out.items()}
+    out["count"] = int(np.sum(~np.isnan(v), axis=0).max()) if v.ndim > 1 else int(np.sum(~np.isnan(v)))
+    return out

@@ -1,0 +1,46 @@
+"""Autoregressive rollouts and teacher-forced one-step predictions, batched over trajectories, no grad.
+
+Frame convention: a trajectory has F frames ``u_0 .. u_{F-1}``; the model sees ``T_in`` consecutive frames
+and predicts the next. Both functions return full-length arrays whose first ``T_in`` frames are copies of
+the given reference frames (the model's inputs), so frame f of the output is comparable with frame f of
+the reference; metrics exclude those given frames from aggregates.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fem.errors import InputError
+from pihamno.training.processor import FieldProcessor, predict_next
+
+
+@torch.no_grad()
+def rollout(model: torch.nn.Module, processor: FieldProcessor, given: torch.Tensor, frames: int,
+            bf16: bool = False) -> torch.Tensor:
+    """Roll out from ``given`` (B, T_in, n, n, n) to ``frames`` frames in total -> (B, frames, n, n, n).
+
+    Frame f >= T_in is ``predict_next`` of frames f - T_in .. f - 1 of the output itself.
+    """
+    T_in = given.shape[1]
+    if frames < T_in:
+        raise InputError(f"a rollout of {frames} frames is shorter than the {T_in} given frames")
+    out = torch.empty((given.shape[0], frames) + tuple(given.shape[2:]), dtype=torch.float32, device=given.device)
+    out[:, :T_in] = given
+    for f in range(T_in, frames):
+        out[:, f] = predict_next(model, processor, out[:, f - T_in : f], bf16=bf16)
+    return out
+
+
+@torch.no_grad()
+def one_step(model: torch.nn.Module, processor: FieldProcessor, reference: torch.Tensor, T_in: int,
+             bf16: bool = False) -> torch.Tensor:
+    """Teacher-forced predictions: frame f >= T_in from the *reference* frames f - T_in .. f - 1.
+
+    reference: (B, F, n, n, n) -> (B, F, n, n, n) with frames < T_in copied from ``reference``.
+    """
+    if reference.shape[1] <= T_in:
+        raise InputError(f"trajectories of {reference.shape[1]} frames leave nothing to predict after {T_in} given")
+    out = reference.clone().float()
+    for f in range(T_in, reference.shape[1]):
+        out[:, f] = predict_next(model, processor, reference[:, f - T_in : f], bf16=bf16)
+    return out

@@ -1,0 +1,44 @@
+"""Optimiser and learning-rate schedule: AdamW with linear warm-up then cosine decay, per step.
+
+    lr(s) = lr * (s + 1) / W                                                  for s < W (warm-up steps)
+    lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - W) / max(1, S - W))) / 2)  afterwards
+
+with S the total number of optimiser steps (epochs x steps_per_epoch) and r = ``min_lr_ratio``. The
+scheduler is a :class:`torch.optim.lr_scheduler.LambdaLR`; its state (step count, base rates) is a plain
+dict, so checkpoints holding it still load with ``weights_only=True``.
+
+Example:
+
+>>> f = cosine_warmup(total_steps=10, warmup_steps=2, min_ratio=0.0)
+>>> [round(f(s), 3) for s in (0, 1, 2, 6, 10)]
+[0.5, 1.0, 1.0, 0.5, 0.0]
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def cosine_warmup(total_steps: int, warmup_steps: int = 0, min_ratio: float = 0.0):
+    """The multiplier ``lr(s) / lr`` of the module formula, as a function of the step ``s``."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def build_optimizer(model: torch.nn.Module, optim_cfg) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW on the model's trainable parameters and its per-step schedule."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=optim_cfg.lr, weight_decay=optim_cfg.weight_decay)
+    total = optim_cfg.epochs * optim_cfg.steps_per_epoch
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, cosine_warmup(total, optim_cfg.warmup_steps, optim_cfg.min_lr_ratio)
+    )
+    return opt, sched

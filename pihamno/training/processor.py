@@ -1,0 +1,83 @@
+"""Pre/post-processing of fields around the model: the only place normalisation lives.
+
+The model works on ``pre(u)`` and its output is mapped back with ``post``; losses (data and physics),
+rollouts and metrics always see physical fields. The processor's state is a plain dict stored in the
+checkpoint (``payload["processor"]``), so evaluation applies exactly what training used.
+
+Kinds:
+
+* ``"none"``     -- identity (the default; phase fields already lie in about [-1, 1]).
+* ``"standard"`` -- one scalar mean/std over all training frames: ``pre(u) = (u - mean) / std``,
+  ``post(v) = v * std + mean``.
+
+Example:
+
+>>> import torch
+>>> p = FieldProcessor.fit("standard", torch.tensor([1.0, 3.0]))
+>>> p.mean, p.std, p.pre(torch.tensor([3.0])).item(), FieldProcessor.from_state(p.state_dict()).post(torch.tensor([1.0])).item()
+(2.0, 1.0, 1.0, 3.0)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fem.errors import InputError
+
+KINDS = ("none", "standard")
+
+
+class FieldProcessor:
+    """Scalar affine map ``u -> (u - mean) / std`` applied to model inputs and inverted on outputs."""
+
+    def __init__(self, kind: str = "none", mean: float = 0.0, std: float = 1.0):
+        if kind not in KINDS:
+            raise InputError(f"unknown normalisation {kind!r}; expected one of {', '.join(KINDS)}")
+        if not std > 0:
+            raise InputError(f"normalisation std must be positive, got {std!r}")
+        self.kind, self.mean, self.std = kind, float(mean), float(std)
+
+    @classmethod
+    def fit(cls, kind: str, frames: torch.Tensor) -> "FieldProcessor":
+        """Fit on training frames of any shape (float64 accumulation)."""
+        if kind == "none":
+            return cls()
+        x = frames.detach().to(torch.float64)
+        std = float(x.std(correction=0))
+        return cls(kind, float(x.mean()), std if std > 0 else 1.0)
+
+    def pre(self, u: torch.Tensor) -> torch.Tensor:
+        return u if self.kind == "none" else (u - self.mean) / self.std
+
+    def post(self, v: torch.Tensor) -> torch.Tensor:
+        return v if self.kind == "none" else v * self.std + self.mean
+
+    def state_dict(self) -> dict:
+        return {"kind": self.kind, "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_state(cls, state: dict | None) -> "FieldProcessor":
+        """Rebuild from :meth:`state_dict` (``None`` -> identity, for checkpoints without one)."""
+        return cls() if not state else cls(state["kind"], state["mean"], state["std"])
+
+    def __repr__(self) -> str:
+        return f"FieldProcessor({self.kind!r}, mean={self.mean:.4g}, std={self.std:.4g})"
+
+
+def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torch.Tensor,
+                 bf16: bool = False) -> torch.Tensor:
+    """One model step in physical units: ``post(model(pre(window)))``.
+
+    window: (B, T_in, n, n, n) -> next frame (B, n, n, n), float32. ``bf16`` runs the model forward under
+    bf16 autocast (CUDA); its output is cast back to float32 before ``post``.
+    """
+    if window.ndim != 5:
+        raise InputError(f"model input must have shape (B, T_in, n, n, n), got {tuple(window.shape)}")
+    with torch.autocast(device_type=window.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = model(processor.pre(window))
+    if out.ndim != 5 or out.shape[1] != 1 or out.shape[2:] != window.shape[2:]:
+        raise InputError(
+            f"model output must have shape (B, 1, n, n, n) = {(window.shape[0], 1) + tuple(window.shape[2:])}, "
+            f"got {tuple(out.shape)}"
+        )
+    return processor.post(out[:, 0].float())

@@ -1,0 +1,309 @@
+"""The training loop: windows -> model -> objective -> AdamW step, with checkpoints, validation and logs.
+
+One epoch is ``steps_per_epoch`` optimiser steps; each step draws a fresh global batch of windows
+(:class:`~pihamno.training.windows.WindowSampler`) from the training trajectories, capped to the first
+``train_frames`` frames. After every epoch: validation (every ``val_every`` epochs and at the last),
+``last.pt`` (always), ``best.pt`` (when the validation score improves; lower is better), one row of
+``metrics.csv``. Everything a run writes is under ``run.out``; only rank 0 writes.
+
+Choices, documented:
+
+* **Validation, not test, selects best.pt.** The validation split is carved from the training pool
+  (``data.n_val`` trajectories); its score is the mean relative L2 (lumped-mass norm) over the predicted
+  frames of a full autoregressive rollout of every validation trajectory (``run.val_metric = "rollout"``)
+  or over all teacher-forced one-step predictions (``"one_step"``). With ``n_val = 0`` there is no
+  ``best.pt``. The test split is never read here.
+* **Pushforward** (``run.pushforward = k > 0``): each window holds ``T_in + k + 1`` frames; the model is
+  unrolled k steps from the first ``T_in`` frames, then the loss is taken on step k + 1 only. With
+  ``pushforward_detach = true`` (default) the k unrolled steps run without gradient (the "pushforward trick":
+  the model learns to correct its own input distribution, memory of one step); with ``false`` gradients
+  flow through the whole unroll (backprop through time, k + 1 times the activation memory).
+  The physics loss uses the last (possibly predicted) input frame as ``u_prev``.
+* **bf16 / compile** act on CUDA only: on another device they are ignored with one warning and the run
+  is fp32 eager (the effective values are written to ``config.toml``'s comment line and the log). Autocast
+  covers the model forward only; losses and physics residuals are float32.
+* **NaN/Inf guard**: a non-finite loss or gradient norm stops the run before the optimiser step with
+  :class:`TrainingDiverged`; the checkpoints of the last completed epoch stay as they were.
+* **Resume** restores model, optimiser, scheduler, epoch/step, RNG states (torch, CUDA, window sampler),
+  best score, normalisation and split from ``last.pt``, so an interrupted run continues exactly as the
+  uninterrupted one would (bit-for-bit on CPU).
+* **DDP** (under ``torchrun``): every rank draws the same global batch and trains on its share
+  (``rank::world``); gradients are averaged by DDP; validation trajectories are sharded and the score is
+  all-reduced. ``optim.batch_size`` is the global batch and must be divisible by the world size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+from fem.errors import InputError
+from pihamno.io import atomic_path
+from pihamno.training import checkpoint as ckpt
+from pihamno.training.config import TrainConfig, diff_configs, dump_toml, from_dict
+from pihamno.training.distributed import DistEnv, all_reduce_sum, init_distributed
+from pihamno.training.losses import Objective, build_physics
+from pihamno.training.optim import build_optimizer
+from pihamno.training.processor import FieldProcessor, predict_next
+from pihamno.training.windows import WindowSampler, gather_windows, load_split
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN/Inf; the last good checkpoint was kept."""
+
+
+class Trainer:
+    """Build everything a run needs from a config; :meth:`fit` trains to ``optim.epochs``.
+
+    ``model`` / ``physics`` may be injected (tests, custom models); by default the model comes from
+    :func:`pihamno.models.build_model` and the physics loss from :func:`build_physics`. ``resume`` is a
+    training checkpoint to continue from (its config is used; differences with ``cfg`` are reported).
+    """
+
+    def __init__(self, cfg: TrainConfig, *, model: torch.nn.Module | None = None, physics=None,
+                 resume: str | Path | None = None, env: DistEnv | None = None, quiet: bool = False):
+        self.env = env or init_distributed(cfg.run.device)
+        self.device, self.quiet = self.env.device, quiet or not self.env.is_main
+        state = None
+        if resume is not None:
+            state = ckpt.load_training_checkpoint(resume, map_location="cpu")
+            cfg = self._resumed_config(cfg, state)
+        self.cfg = cfg
+        d, o, r = cfg.data, cfg.optim, cfg.run
+        if o.batch_size % self.env.world:
+            raise InputError(f"[optim] batch_size = {o.batch_size} must be divisible by the {self.env.world} processes")
+        cuda = self.device.type == "cuda"
+        self.bf16, self.compile = r.bf16 and cuda, r.compile and cuda
+        for flag, on in (("bf16", r.bf16), ("compile", r.compile)):
+            if on and not cuda:
+                self._warn(f"[run] {flag} = true acts on CUDA only; running without it on {self.device}")
+
+        torch.manual_seed(r.seed)
+        data = load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames,
+                          rank_slice=(self.env.rank, self.env.world))
+        if state is not None and any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
+            raise InputError(f"cannot resume: the trajectory split of {d.path!r} differs from the checkpoint's")
+        self.meta, self.split = data.meta, data.indices
+        self.n = int(data.train.shape[-1])
+        self.span = d.T_in + 1 + r.pushforward
+        self.sampler = WindowSampler(data.train.shape[0], data.train.shape[1], self.span, seed=r.seed)
+        self.processor = (FieldProcessor.from_state(state["processor"]) if state is not None
+                          else FieldProcessor.fit(d.normalize, data.train))
+        self.train_trajs = data.train.to(self.device) if d.on_device else (
+            data.train.pin_memory() if cuda else data.train)
+        self.val_trajs = data.val.to(self.device) if d.on_device else data.val
+
+        if model is None:
+            from pihamno.models import build_model
+
+            model = build_model(cfg.model.name, **cfg.model.options)
+        self.model = model.to(self.device)
+        if physics is None:
+            physics = build_physics(cfg.physics, self.meta, self.n, self.device)
+        p = cfg.physics
+        self.objective = Objective(p.lam, p.w_strong, p.w_weak, o.data_loss, physics)
+        self.opt, self.sched = build_optimizer(self.model, o)
+        self.epoch, self.step, self.best = 0, 0, {"score": math.inf, "epoch": -1}
+        if state is not None:
+            self._restore(state)
+
+        self.net = self.model
+        if self.env.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.net = DDP(self.model, device_ids=[self.device.index] if cuda else None)
+        if self.compile:
+            self.net = torch.compile(self.net)
+        self._weights = None
+
+    # ------------------------------------------------------------------ setup helpers
+    def _warn(self, msg: str) -> None:
+        if not self.quiet:
+            warnings.warn(msg, stacklevel=3)
+
+    #: Keys that may differ from the checkpoint's on resume (they do not change what was learned so far).
+    RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.out", "run.log_every", "run.tensorboard",
+                   "run.compile", "run.bf16", "run.val_every")
+
+    def _resumed_config(self, cfg: TrainConfig, state: dict) -> TrainConfig:
+        """``cfg`` if it differs from the checkpoint's config in :attr:`RESUME_FREE` keys only."""
+        saved = from_dict(state["config"], "the checkpoint's config")
+        changed = diff_configs(saved.to_dict(), cfg.to_dict())
+        locked = [k for k in changed if k not in self.RESUME_FREE]
+        if locked:
+            raise InputError(
+                f"cannot resume with a different {', '.join(locked)} than the checkpoint's; "
+                "start a new run (another run.out) or drop those overrides"
+            )
+        if "optim.epochs" in changed and not self.quiet:
+            print("pihamno: optim.epochs changed on resume: the cosine schedule is rescaled from here on",
+                  file=sys.stderr)
+        return cfg
+
+    def _restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["state_dict"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
+        ckpt.restore_rng(state["rng"], self.sampler)
+
+    @property
+    def out(self) -> Path:
+        return Path(self.cfg.run.out)
+
+    @property
+    def weights(self) -> torch.Tensor:
+        """Lumped-mass quadrature weights (n, n, n) used by the validation metric."""
+        if self._weights is None:
+            from pihamno.evaluation.metrics import grid_weights
+
+            self._weights = grid_weights(self.n, float(self.meta.get("L", 1.0))).to(self.device)
+        return self._weights
+
+    # ------------------------------------------------------------------ one step
+    def _predict(self, window: torch.Tensor) -> torch.Tensor:
+        return predict_next(self.net, self.processor, window, bf16=self.bf16)
+
+    def loss_on(self, win: torch.Tensor):
+        """Objective on windows (B, span, n, n, n): unroll ``pushforward`` steps, score the next one."""
+        T, k = self.cfg.data.T_in, self.cfg.run.pushforward
+        x = win[:, :T]
+        if k:
+            ctx = torch.no_grad() if self.cfg.run.pushforward_detach else contextlib.nullcontext()
+            with ctx:
+                for _ in range(k):
+                    x = torch.cat([x[:, 1:], self._predict(x)[:, None]], dim=1)
+        pred = self._predict(x)
+        return self.objective(x[:, -1], pred, win[:, T + k])
+
+    def _check_finite(self, what: str, value: torch.Tensor, parts: dict | None = None) -> None:
+        bad = torch.tensor([0.0 if bool(torch.isfinite(value)) else 1.0], device=self.device)
+        if all_reduce_sum(bad, self.env).item() == 0:
+            return
+        detail = ", ".join(f"{k}={float(v):.3g}" for k, v in (parts or {}).items())
+        where = f"epoch {self.epoch + 1}, step {self.step + 1}"
+        kept = self.out / "last.pt"
+        kept_msg = f"the last good checkpoint is {kept}" if kept.is_file() else "no checkpoint was written yet"
+        raise TrainingDiverged(
+            f"non-finite {what} ({float(value):.3g}{'; ' + detail if detail else ''}) at {where}; training stopped, "
+            f"{kept_msg}. Lower [optim] lr, set [optim] grad_clip, or check the data."
+        )
+
+    def train_step(self) -> dict:
+        """One optimiser step on a fresh batch; returns detached loss parts and the gradient norm."""
+        o = self.cfg.optim
+        traj, start = self.sampler.draw(o.batch_size, self.env.rank, self.env.world)
+        win = gather_windows(self.train_trajs, traj, start, self.span).to(self.device, non_blocking=True)
+        loss, parts = self.loss_on(win)
+        self._check_finite("loss", loss.detach(), parts)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        gn = torch.nn.utils.clip_grad_norm_(params, o.grad_clip if o.grad_clip > 0 else math.inf)
+        self._check_finite("gradient norm", gn.detach(), parts)
+        self.opt.step()
+        self.sched.step()
+        self.step += 1
+        return {"loss": loss.detach(), **parts, "grad_norm": gn.detach()}
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self, batch: int = 4) -> float | None:
+        """Mean relative L2 on the validation split (see the module notes), or ``None`` without one."""
+        if self.cfg.data.n_val == 0:
+            return None
+        from pihamno.evaluation.metrics import rel_l2
+        from pihamno.evaluation.rollout import one_step, rollout
+
+        T = self.cfg.data.T_in
+        self.model.eval()
+        acc = torch.zeros(2, dtype=torch.float64, device=self.device)
+        for i in range(0, self.val_trajs.shape[0], batch):
+            ref = self.val_trajs[i : i + batch].to(self.device)
+            if self.cfg.run.val_metric == "rollout":
+                pred = rollout(self.model, self.processor, ref[:, :T], ref.shape[1], bf16=self.bf16)
+            else:
+                pred = one_step(self.model, self.processor, ref, T, bf16=self.bf16)
+            err = rel_l2(pred[:, T:], ref[:, T:], self.weights)
+            acc += torch.stack([err.sum(), torch.tensor(float(err.numel()), device=self.device, dtype=torch.float64)])
+        self.model.train()
+        all_reduce_sum(acc, self.env)
+        return float(acc[0] / acc[1])
+
+    # ------------------------------------------------------------------ checkpoints
+    def _save(self, name: str) -> None:
+        state = dict(
+            config=self.cfg.to_dict(), epoch=self.epoch, step=self.step,
+            optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
+            rng=ckpt.capture_rng(self.sampler), best=dict(self.best), processor=self.processor.state_dict(),
+            split={k: [int(i) for i in v] for k, v in self.split.items()},
+            data={"path": str(self.cfg.data.path), "meta": ckpt.plain(self.meta)}, T_in=self.cfg.data.T_in,
+        )
+        ckpt.save_training_checkpoint(self.out / name, self.model, **state)
+
+    def _write_config(self) -> None:
+        text = dump_toml(self.cfg)
+        eff = f"# effective on {self.device}: bf16 = {str(self.bf16).lower()}, compile = {str(self.compile).lower()}, " \
+              f"world size {self.env.world}\n"
+        with atomic_path(self.out / "config.toml") as tmp:
+            tmp.write_text(eff + text)
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> dict:
+        """Train from the current epoch to ``optim.epochs``; returns ``{"epoch", "step", "best", "last"}``."""
+        from tqdm.auto import tqdm
+
+        from pihamno.training.logs import MetricsLog
+
+        o, r = self.cfg.optim, self.cfg.run
+        log = None
+        if self.env.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self._write_config()
+            log = MetricsLog(self.out, r.tensorboard, resume_epoch=self.epoch if self.epoch else None, quiet=self.quiet)
+        last = {}
+        try:
+            self.model.train()
+            bar = tqdm(total=o.epochs * o.steps_per_epoch, initial=self.step, disable=self.quiet,
+                       desc="train", unit="step", dynamic_ncols=True)
+            while self.epoch < o.epochs:
+                t0 = time.perf_counter()
+                sums = None
+                for _ in range(o.steps_per_epoch):
+                    out = self.train_step()
+                    vec = torch.stack([out[k].double() for k in ("loss", "data", "strong", "weak", "grad_norm")])
+                    sums = vec if sums is None else sums + vec
+                    bar.update(1)
+                    if log is not None and self.step % r.log_every == 0:
+                        log.scalars(self.step, {k: out[k] for k in ("loss", "data", "strong", "weak", "grad_norm")}
+                                    | {"lr": self.sched.get_last_lr()[0]})
+                means = (all_reduce_sum(sums, self.env) / (o.steps_per_epoch * self.env.world)).tolist()
+                self.epoch += 1
+                val = None
+                if (self.epoch % r.val_every == 0 or self.epoch == o.epochs) and self.cfg.data.n_val:
+                    val = self.validate()
+                improved = val is not None and val < self.best["score"]
+                if improved:
+                    self.best = {"score": val, "epoch": self.epoch}
+                last = dict(zip(("loss", "data", "strong", "weak", "grad_norm"), means))
+                last |= {"epoch": self.epoch, "step": self.step, "lr": self.sched.get_last_lr()[0],
+                         "val_score": val, "best": self.best["score"] if math.isfinite(self.best["score"]) else None,
+                         "seconds": time.perf_counter() - t0}
+                if self.env.is_main:
+                    self._save("last.pt")
+                    if improved:
+                        self._save("best.pt")
+                    log.epoch(last)
+                    bar.set_postfix(loss=f"{last['loss']:.3g}", val="-" if val is None else f"{val:.3g}")
+            bar.close()
+        finally:
+            if log is not None:
+                log.close()
+        return {"epoch": self.epoch, "step": self.step, "best": dict(self.best), "last": last}

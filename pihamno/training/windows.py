@@ -1,0 +1,132 @@
+"""Trajectory splits and training windows.
+
+* :func:`split_trajectories` splits a dataset **by trajectory** (never by window): one seeded permutation
+  of the trajectory indices gives ``test`` (first ``n_test``), then ``val`` (next ``n_val``), then
+  ``train`` (next ``n_train - n_val``). The validation split is carved from the training pool of
+  ``n_train``; the test split does not depend on ``n_train`` or ``n_val``.
+* :class:`WindowSampler` draws windows afresh at every optimiser step, uniformly over (training
+  trajectory, start frame) pairs, with replacement, from its own seeded generator (saved in checkpoints).
+  A window of ``span`` frames starting at ``s`` holds frames ``s .. s + span - 1``, all inside the frame
+  cap ``[0, n_frames)``. (The HAMNO paper's loader wrapped its DataLoader in ``itertools.cycle``, which
+  replays the first pass: one fixed window per trajectory for the whole run. Nothing is cached here.)
+* :func:`gather_windows` cuts the drawn windows out of the in-memory trajectories.
+* :func:`load_split` reads the trajectories of each split with :mod:`pihamno.data`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fem.errors import InputError
+
+
+def split_trajectories(n_total: int, n_train: int, n_val: int, n_test: int, seed: int) -> dict[str, np.ndarray]:
+    """Disjoint sorted index arrays ``{"train", "val", "test"}`` drawn from ``range(n_total)``.
+
+    ``train`` has ``n_train - n_val`` trajectories (the validation split is carved from the pool).
+    """
+    if n_train + n_test > n_total:
+        raise InputError(
+            f"the dataset has {n_total} trajectories but n_train + n_test = {n_train} + {n_test} were asked for"
+        )
+    perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(int(seed))).numpy()
+    parts = {
+        "test": perm[:n_test],
+        "val": perm[n_test : n_test + n_val],
+        "train": perm[n_test + n_val : n_test + n_train],
+    }
+    return {k: np.sort(v).astype(np.int64) for k, v in parts.items()}
+
+
+class WindowSampler:
+    """Uniform random windows over ``n_traj`` trajectories of ``n_frames`` (capped) frames.
+
+    ``draw(batch, rank, world)`` draws the *global* batch of ``batch`` windows and returns this rank's
+    share (entries ``rank::world``), so every rank advances the same generator and the union over ranks is
+    exactly what a single process would draw.
+
+    Returns ``(traj, start)``: LongTensors of shape ``(batch // world,)``; window frames are
+    ``start .. start + span - 1`` with ``start + span <= n_frames``.
+    """
+
+    def __init__(self, n_traj: int, n_frames: int, span: int, seed: int):
+        if n_traj < 1:
+            raise InputError("there are no training trajectories (n_train - n_val must be >= 1)")
+        if n_frames < span:
+            raise InputError(f"trajectories of {n_frames} frames are too short for windows of {span} frames")
+        self.n_traj, self.n_frames, self.span = n_traj, n_frames, span
+        self.n_starts = n_frames - span + 1
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def draw(self, batch: int, rank: int = 0, world: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        flat = torch.randint(self.n_traj * self.n_starts, (batch,), generator=self.generator)
+        flat = flat[rank::world]
+        return flat // self.n_starts, flat % self.n_starts
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+def gather_windows(trajs: torch.Tensor, traj: torch.Tensor, start: torch.Tensor, span: int) -> torch.Tensor:
+    """Windows ``trajs[traj[b], start[b] : start[b] + span]``.
+
+    trajs: (N, F, n, n, n); traj, start: (B,) long -> (B, span, n, n, n), on ``trajs.device``.
+    """
+    dev = trajs.device
+    frames = start.to(dev)[:, None] + torch.arange(span, device=dev)[None, :]
+    return trajs[traj.to(dev)[:, None], frames]
+
+
+@dataclass
+class SplitData:
+    """Trajectories of one run: ``train`` capped to the first ``train_frames`` frames, ``val`` whole.
+
+    ``train``: (N_train, F_cap, n, n, n) float32; ``val``: (N_val, F, n, n, n) (empty when N_val = 0);
+    ``indices``: the split of :func:`split_trajectories`; ``meta``: the dataset attributes.
+    """
+
+    train: torch.Tensor
+    val: torch.Tensor
+    indices: dict
+    meta: dict
+
+
+def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int,
+               train_frames: int | None, rank_slice: tuple[int, int] = (0, 1)) -> SplitData:
+    """Read the dataset's metadata and the train/val trajectories (the test ones stay on disk).
+
+    ``rank_slice = (rank, world)`` keeps only this rank's share of the validation trajectories (DDP).
+    """
+    from pihamno.data import load_trajectories, read_metadata
+
+    if not path:
+        raise InputError("no dataset given: set [data] path in the config or pass --data FILE")
+    meta = read_metadata(path)
+    n_total, n_frames = dataset_shape(path, meta)
+    idx = split_trajectories(n_total, n_train, n_val, n_test, split_seed)
+    cap = n_frames if train_frames is None else min(int(train_frames), n_frames)
+    train = torch.from_numpy(np.ascontiguousarray(load_trajectories(path, idx["train"])[:, :cap]))
+    rank, world = rank_slice
+    val_idx = idx["val"][rank::world]
+    if val_idx.size:
+        val = torch.from_numpy(load_trajectories(path, val_idx))
+    else:
+        val = torch.empty((0,) + tuple(train.shape[1:]), dtype=train.dtype)
+    return SplitData(train=train, val=val, indices=idx, meta=meta)
+
+
+def dataset_shape(path: str, meta: dict) -> tuple[int, int]:
+    """(trajectories, frames) of the dataset, from its metadata or the ``u`` dataset's shape."""
+    if "trajectories" in meta and "frames" in meta:
+        return int(meta["trajectories"]), int(meta["frames"])
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        shape = f["u"].shape
+    return int(shape[0]), int(shape[1])
