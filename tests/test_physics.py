@@ -10,7 +10,7 @@ from fem.errors import InputError
 from fem.mesh import cube_mesh, grid_points, save_mesh
 from fem.schemes import SchemeOperators, preset, residual
 from fem.solvers import simulate
-from pihamno.physics import PhysicsLoss, combine_losses, laplacian_mirror
+from pihamno.physics import PhysicsLoss, combine_losses, laplacian_mirror, mirror_laplacian_matrix
 from pihamno.physics.element_local import element_matrices, scheme_terms
 
 F64 = dict(dtype=torch.float64, device="cpu")
@@ -193,3 +193,11 @@ def test_laplacian_mirror_is_second_order_for_neumann_fields():
         errs.append((laplacian_mirror(u[None], L / (n - 1))[0] - exact).abs().max().item())
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
     assert np.all(np.abs(rates - 2) < 0.1)
+
+
+def test_sparse_mirror_laplacian_equals_the_stencil():
+    n, h = 6, 0.3
+    u = torch.randn(2, n, n, n, dtype=torch.float64)
+    A = mirror_laplacian_matrix(n, h)
+    via_matrix = torch.as_tensor((A @ u.reshape(2, -1).numpy().T).T).reshape(2, n, n, n)
+    torch.testing.assert_close(via_matrix, laplacian_mirror(u, h), rtol=1e-12, atol=1e-10)

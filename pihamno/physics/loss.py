@@ -68,7 +68,7 @@ class PhysicsLoss:
         self.volume = self.L**3
 
         # strong form: FD operators on the grid, integrated with the P1 mass of the Kuhn grid mesh
-        self.fd = FiniteDifferenceOperators(self.n, self.L)
+        self.fd = FiniteDifferenceOperators(self.n, self.L, device, dtype)
         self.grid_mass = SparseOperator(assemble(cube_mesh(self.n, self.L, "kuhn")).M, device, dtype, symmetric=True)
 
         # weak form: the scheme on the chosen mesh and element
