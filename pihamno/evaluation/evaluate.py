@@ -67,42 +67,57 @@ def evaluate(checkpoint: str | Path, data: str | Path, out: str | Path, trajecto
              device: str | None = None, batch_size: int = 8, quiet: bool = False) -> dict:
     """Evaluate ``checkpoint`` on ``data``; write ``rollout.h5``, ``metrics.json``, ``per_frame.csv`` to ``out``.
 
-    Returns the metrics dict (as written to ``metrics.json``).
+    The model, its normalisation (``payload["processor"]``), ``T_in`` and the test split come from the
+    checkpoint. Returns the metrics dict (as written to ``metrics.json``).
     """
+    from pihamno.device import resolve_device
+    from pihamno.models.checkpoint import load_checkpoint
+
+    dev = resolve_device(device)
+    model, payload = load_checkpoint(checkpoint, map_location=dev)
+    T_in = int(payload.get("T_in", payload.get("config", {}).get("data", {}).get("T_in", 5)))
+    test_split = payload.get("split", {}).get("test")
+    if trajectories is None:
+        trained_on = payload.get("data", {}).get("path")
+        trajectories = "test" if test_split is not None and _same_file(trained_on, data) else "all"
+    return evaluate_model(
+        model, FieldProcessor.from_state(payload.get("processor")), T_in, data, out, trajectories,
+        test_split=test_split, device=dev, batch_size=batch_size, quiet=quiet,
+        info={"checkpoint": str(checkpoint), "model": str(payload.get("model_name", ""))},
+    )
+
+
+def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int, data: str | Path,
+                   out: str | Path, trajectories: str = "all", *, test_split=None, device=None,
+                   batch_size: int = 8, quiet: bool = False, info: dict | None = None) -> dict:
+    """The evaluation of an in-memory ``model`` (see :func:`evaluate`); ``info`` is added to the outputs."""
     from tqdm.auto import tqdm
 
     from pihamno.data import load_trajectories, read_metadata
     from pihamno.device import resolve_device
     from pihamno.evaluation.curves import FieldCurves
-    from pihamno.models.checkpoint import load_checkpoint
     from pihamno.training.windows import dataset_shape
 
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
-    dev = resolve_device(device)
-    model, payload = load_checkpoint(checkpoint, map_location=dev)
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = model.to(dev).eval()
-    processor = FieldProcessor.from_state(payload.get("processor"))
-    T_in = int(payload.get("T_in", payload.get("config", {}).get("data", {}).get("T_in", 5)))
+    info = dict(info or {})
     meta = read_metadata(str(data))
     n_total, F = dataset_shape(str(data), meta)
     if F <= T_in:
         raise InputError(f"{str(data)!r} has {F} frames per trajectory; more than T_in = {T_in} are needed")
-    test_split = payload.get("split", {}).get("test")
-    if trajectories is None:
-        trained_on = payload.get("data", {}).get("path")
-        trajectories = "test" if test_split is not None and _same_file(trained_on, data) else "all"
     idx = parse_trajectories(trajectories, n_total, test_split)
     L, dt = float(meta.get("L", 1.0)), float(meta.get("dt", 1.0))
 
     curves = None
-    n = None
+    weights = None
     refs, preds, rels, rels1 = [], [], [], []
     acc = {k: [] for k in ("energy_ref", "energy_pred", "mass_ref", "mass_pred")}
     bar = tqdm(total=len(idx), disable=quiet, desc="evaluate", unit="traj", dynamic_ncols=True)
     for i in range(0, len(idx), batch_size):
         ref_np = np.asarray(load_trajectories(str(data), idx[i : i + batch_size]), dtype=np.float32)
-        if n is None:
+        if weights is None:
             n = ref_np.shape[-1]
             weights = grid_weights(n, L).to(dev)
             try:
@@ -128,13 +143,12 @@ def evaluate(checkpoint: str | Path, data: str | Path, out: str | Path, trajecto
     rel, rel1 = np.concatenate(rels), np.concatenate(rels1)
     curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v}
     out = Path(out)
-    name = payload.get("model_name", "")
     attrs = {"pde": str(meta.get("pde", "")), "L": L, "dt": dt, "n_given": T_in, "eps": float(meta.get("eps", np.nan)),
-             "model": str(name), "source": str(data), "checkpoint": str(checkpoint)}
+             "model": info.get("model", ""), "source": str(data)} | {k: str(v) for k, v in info.items()}
     write_rollout(out / "rollout.h5", Rollout(np.concatenate(refs), np.concatenate(preds), idx, attrs,
                                               {"rel_l2": rel} | curve_arrays))
-    metrics = {"checkpoint": str(checkpoint), "data": str(data), "model": str(name), "trajectories": idx.tolist(),
-               "selection": str(trajectories), "n_given": T_in, "frames": F, "dt": dt}
+    metrics = info | {"data": str(data), "trajectories": idx.tolist(), "selection": str(trajectories),
+                      "n_given": T_in, "frames": F, "dt": dt}
     metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays)
     report.write_json(out / "metrics.json", metrics)
     report.write_csv(out / "per_frame.csv", report.per_frame_rows(T_in, dt, rel, rel1, curve_arrays),

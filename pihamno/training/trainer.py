@@ -296,11 +296,11 @@ class Trainer:
                 last |= {"epoch": self.epoch, "step": self.step, "lr": self.sched.get_last_lr()[0],
                          "val_score": val, "best": self.best["score"] if math.isfinite(self.best["score"]) else None,
                          "seconds": time.perf_counter() - t0}
-                if self.env.is_main:
-                    self._save("last.pt")
+                if self.env.is_main:  # the CSV row first: a resume drops rows past the checkpoint's epoch
+                    log.epoch(last)
                     if improved:
                         self._save("best.pt")
-                    log.epoch(last)
+                    self._save("last.pt")
                     bar.set_postfix(loss=f"{last['loss']:.3g}", val="-" if val is None else f"{val:.3g}")
             bar.close()
         finally:
