@@ -1,0 +1,48 @@
+"""Grid fields as VTK image data (.vti): the n^3 node grid of [0, L]^3 as a ``pyvista.ImageData``.
+
+Grid convention (DESIGN section 2): ``u[i, j, k]`` (C order) is the value at the point (i h, j h, k h),
+h = L / (n - 1). VTK image data numbers its points x-fastest, i.e. point id = i + n (j + n k), which is
+the *Fortran*-order flattening of the same (i, j, k) array: ``u.ravel(order="F")``. No transpose is needed.
+
+>>> import numpy as np
+>>> u = np.arange(27.0).reshape(3, 3, 3)
+>>> img = grid_image({"u": u}, L=2.0)
+>>> img.spacing, img.dimensions
+((1.0, 1.0, 1.0), (3, 3, 3))
+>>> pid = img.find_closest_point((2.0, 1.0, 0.0))   # point (i, j, k) = (2, 1, 0)
+>>> float(img.point_data["u"][pid]) == u[2, 1, 0]
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyvista as pv
+
+from fem.errors import InputError
+
+
+def grid_image(fields: dict[str, np.ndarray], L: float) -> pv.ImageData:
+    """``pv.ImageData`` of the node grid with one point array per field.
+
+    ``fields`` maps names to arrays of shape (n, n, n) in C order (i, j, k); the image has dimensions
+    (n, n, n), origin (0, 0, 0) and spacing (h, h, h), h = L / (n - 1).
+    """
+    shapes = {np.shape(a) for a in fields.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3 or len(set(next(iter(shapes)))) != 1:
+        raise InputError(f"grid fields must all have one shape (n, n, n), got {sorted(shapes)}")
+    n = next(iter(shapes))[0]
+    if n < 2:
+        raise InputError(f"a grid needs n >= 2 nodes per side, got n = {n}")
+    h = float(L) / (n - 1)
+    image = pv.ImageData(dimensions=(n, n, n), spacing=(h, h, h), origin=(0.0, 0.0, 0.0))
+    for name, values in fields.items():
+        image.point_data[name] = np.asarray(values).ravel(order="F")
+    return image
+
+
+def write_vti(path: str | Path, fields: dict[str, np.ndarray], L: float) -> None:
+    """Write the fields (each (n, n, n), C order) as a binary VTK image file ``path`` (.vti)."""
+    grid_image(fields, L).save(str(path), binary=True)

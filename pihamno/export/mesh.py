@@ -1,0 +1,73 @@
+"""Grid fields on a tetrahedral mesh of the cube, written as VTK unstructured grids (.vtu) by meshio.
+
+Two kinds of target mesh:
+
+* the structured ``kuhn`` or ``five`` split of the n^3 node grid itself (:func:`fem.mesh.cube_mesh`): its
+  nodes are the grid nodes in C order (node (i n + j) n + k is the point (i h, j h, k h)), so a grid
+  field ``u`` (n, n, n) is written as ``u.ravel()`` with no interpolation;
+* any tetrahedral mesh of [0, L]^3 read with meshio (:func:`fem.mesh.load_mesh`): values at its nodes are
+  the trilinear interpolant of the grid field, ``P @ u.ravel()`` with ``P`` from
+  :func:`fem.interpolation.grid_to_points` (built once per export).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from fem.errors import InputError
+
+
+@dataclass
+class MeshTarget:
+    """A tetrahedral mesh to write fields on: ``points`` (N, 3), ``cells`` (C, 4) and the grid -> node map.
+
+    ``interpolation`` is ``None`` when the nodes are the grid nodes in C order, else a sparse (N, n^3)
+    trilinear interpolation matrix.
+    """
+
+    points: np.ndarray
+    cells: np.ndarray
+    interpolation: sp.csr_matrix | None
+    description: str
+
+    def values(self, u: np.ndarray) -> np.ndarray:
+        """Nodal values (N,) of the grid field ``u`` (n, n, n)."""
+        flat = np.asarray(u).ravel()
+        if self.interpolation is None:
+            if flat.size != self.points.shape[0]:
+                raise InputError(f"a field of {flat.size} grid values does not fit a mesh of {self.points.shape[0]} nodes")
+            return flat
+        return self.interpolation @ flat
+
+
+def mesh_target(n: int, L: float, split: str = "kuhn", mesh_path: str | Path | None = None) -> MeshTarget:
+    """The mesh for fields on the n^3 grid of [0, L]^3: the structured ``split`` or the mesh file ``mesh_path``.
+
+    A mesh file must be a tetrahedral mesh of the same cube [0, L]^3 (checked to 1e-6 L).
+    """
+    from fem.interpolation import grid_to_points
+    from fem.mesh import cube_mesh, cube_side, is_grid_mesh, load_mesh
+
+    if mesh_path is None:
+        mesh = cube_mesh(n, L, split)
+        return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), None, f"structured {split} mesh of the {n}^3 grid")
+    mesh = load_mesh(mesh_path)
+    side = cube_side(mesh)
+    if abs(side - L) > 1e-6 * L:
+        raise InputError(f"mesh {str(mesh_path)!r} covers the cube [0, {side:g}]^3 but the fields live on [0, {L:g}]^3")
+    P = None if is_grid_mesh(mesh, n, L) else grid_to_points(mesh.p, n, L)
+    what = f"mesh {Path(mesh_path).name} ({mesh.p.shape[1]} nodes, {mesh.t.shape[1]} tetrahedra)"
+    return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), P, what)
+
+
+def write_vtu(path: str | Path, target: MeshTarget, fields: dict[str, np.ndarray]) -> None:
+    """Write the grid fields (each (n, n, n), C order) at the nodes of ``target`` as a binary .vtu file."""
+    import meshio
+
+    point_data = {name: target.values(u).astype(np.float32) for name, u in fields.items()}
+    mesh = meshio.Mesh(target.points, [("tetra", target.cells)], point_data=point_data)
+    meshio.write(str(path), mesh, file_format="vtu", binary=True, compression="zlib")

@@ -1,0 +1,40 @@
+"""ParaView data collections (.pvd): an XML list of per-step VTK files with their physical times.
+
+Neither meshio nor pyvista writes this format (pyvista reads it with ``pv.PVDReader``); it is small::
+
+    <VTKFile type="Collection" version="0.1" byte_order="LittleEndian">
+      <Collection>
+        <DataSet timestep="0.0" group="" part="0" file="rollout_0000.vti"/>
+        ...
+      </Collection>
+    </VTKFile>
+
+File names are relative to the folder of the .pvd file.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+
+def write_pvd(path: str | Path, steps: list[tuple[float, str]]) -> None:
+    """Write a collection of ``steps`` = [(time, relative file name), ...] (times increasing) to ``path``."""
+    times = [float(t) for t, _ in steps]
+    if any(b <= a for a, b in zip(times, times[1:])):
+        raise ValueError(f"pvd timesteps must increase, got {times}")
+    root = ET.Element("VTKFile", type="Collection", version="0.1", byte_order="LittleEndian")
+    collection = ET.SubElement(root, "Collection")
+    for time, name in steps:
+        ET.SubElement(collection, "DataSet", timestep=repr(float(time)), group="", part="0", file=str(name))
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    with open(path, "wb") as f:
+        tree.write(f, encoding="utf-8", xml_declaration=True)
+        f.write(b"\n")
+
+
+def read_pvd(path: str | Path) -> list[tuple[float, str]]:
+    """The [(time, file name), ...] steps of a .pvd collection, in file order."""
+    root = ET.parse(path).getroot()
+    return [(float(d.get("timestep", "0")), d.get("file")) for d in root.iter("DataSet")]

@@ -1,0 +1,105 @@
+"""The fields of one trajectory at selected frames, read from a rollout file or a dataset file.
+
+Grid convention (DESIGN section 2): every field is sampled on the n x n x n node grid of [0, L]^3 with
+spacing h = L / (n - 1), stored in C order, so ``u[i, j, k]`` is the value at the point (i h, j h, k h).
+
+* a rollout file (:mod:`pihamno.evaluation.rollout_io`) gives three fields per frame: ``reference``,
+  ``prediction`` and ``error`` = prediction - reference;
+* a dataset file (HDF5 with ``u`` of shape (trajectories, frames, n, n, n) and attributes ``L`` and ``dt``)
+  gives one field, ``u``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fem.errors import InputError
+from pihamno.export.frames import parse_frames
+
+
+@dataclass
+class FieldSeries:
+    """Scalar fields of one trajectory at S selected frames.
+
+    ``fields`` maps a name to an array of shape (S, n, n, n) (C order (i, j, k) -> point (i h, j h, k h));
+    ``frames`` (S,) are the frame indices in the file and ``times`` (S,) their physical times frame * dt.
+    """
+
+    fields: dict[str, np.ndarray]
+    frames: np.ndarray
+    times: np.ndarray
+    L: float
+    description: str
+
+    @property
+    def n(self) -> int:
+        """Grid nodes per side."""
+        return next(iter(self.fields.values())).shape[-1]
+
+    @property
+    def spacing(self) -> float:
+        """Grid spacing h = L / (n - 1)."""
+        return self.L / (self.n - 1)
+
+    def frame(self, s: int) -> dict[str, np.ndarray]:
+        """The fields at the s-th selected frame, each of shape (n, n, n)."""
+        return {name: values[s] for name, values in self.fields.items()}
+
+
+def check_trajectory(k: int, count: int, source: str) -> int:
+    """``k`` if it indexes one of ``count`` trajectories (negative counts from the end), else InputError."""
+    if not -count <= k < count:
+        raise InputError(f"trajectory {k} is out of range; {source} holds {count} trajectories (0 to {count - 1})")
+    return k % count
+
+
+def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
+    """Reference, prediction and error (prediction - reference) of one rollout trajectory, (S, n, n, n) each."""
+    from pihamno.evaluation.rollout_io import read_rollout
+
+    rollout = read_rollout(path)
+    k = check_trajectory(trajectory, rollout.reference.shape[0], f"rollout {str(path)!r}")
+    chosen = parse_frames(frames, rollout.reference.shape[1])
+    ref = rollout.reference[k, chosen].astype(np.float32)
+    pred = rollout.prediction[k, chosen].astype(np.float32)
+    source_traj = int(rollout.trajectory[k]) if len(rollout.trajectory) > k else k
+    return FieldSeries(
+        fields={"reference": ref, "prediction": pred, "error": pred - ref},
+        frames=chosen,
+        times=rollout.times[chosen],
+        L=float(rollout.attrs["L"]),
+        description=f"rollout trajectory {k} (dataset trajectory {source_traj}, pde {rollout.attrs.get('pde', '?')})",
+    )
+
+
+def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
+    """The field ``u`` of one dataset trajectory, shape (S, n, n, n); reads only the selected frames."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"dataset file {str(path)!r} does not exist")
+    try:
+        with h5py.File(path, "r") as f:
+            if "u" not in f:
+                raise InputError(f"{str(path)!r} is not a dataset file (no 'u' dataset)")
+            u = f["u"]
+            if u.ndim != 5 or len(set(u.shape[2:])) != 1:
+                raise InputError(
+                    f"dataset 'u' in {str(path)!r} has shape {u.shape}; expected (trajectories, frames, n, n, n)"
+                )
+            missing = [key for key in ("L", "dt") if key not in f.attrs]
+            if missing:
+                raise InputError(f"dataset {str(path)!r} lacks the attribute(s) {', '.join(missing)}")
+            k = check_trajectory(trajectory, u.shape[0], f"dataset {str(path)!r}")
+            chosen = parse_frames(frames, u.shape[1])
+            values = u[k, chosen].astype(np.float32)  # h5py reads increasing index lists directly
+            L, dt = float(f.attrs["L"]), float(f.attrs["dt"])
+    except OSError as exc:
+        raise InputError(f"{str(path)!r} could not be read as HDF5: {exc}") from None
+    return FieldSeries(
+        fields={"u": values}, frames=chosen, times=chosen * dt, L=L, description=f"dataset trajectory {k}"
+    )
