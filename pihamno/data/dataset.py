@@ -1,0 +1,384 @@
+"""Reference datasets: HDF5 files of solver trajectories, written resumably and atomically (DESIGN section 7).
+
+Layout of one file (h5py)::
+
+    u              (trajectories, frames, n, n, n) float32, one chunk per trajectory; u[i, 0] = initial condition
+    done           (trajectories,) uint8            1 once trajectory i is written (resume bookkeeping)
+    energy, mass   (trajectories, frames) float64   E_h and int u of each frame, from the float64 solution
+    cg_iterations  (trajectories, frames-1) int32   CG iterations per saved frame (summed over substeps)
+    solver_residual (trajectories, frames-1)        largest fem.schemes.relative_residual of the frame's steps
+    max_abs        (trajectories,) float64          max |u| over all steps (vs. the attribute stability_bound)
+
+and attributes recording everything needed to reproduce it: ``pde, eps, L, dt, substeps, S, mass, scheme``
+(:class:`fem.schemes.PDEParams`), ``n, frames, trajectories``, the mesh (``split`` or ``mesh_file``, and
+``mesh_hash``, the content hash of points and cells), ``element``, ``ic_family`` and ``ic_params`` (JSON,
+complete), ``seed``, ``rtol``, ``preconditioner``, ``pihamno_version``, ``format``/``format_version``.
+
+Writing (:func:`generate`): trajectories go into ``<out>.partial``, each committed (data, then its ``done`` flag,
+file closed) as soon as it is computed; when all are done the file is renamed to ``<out>``. Killing the job
+and running the same command again resumes: finished trajectories stay, the rest are computed (trajectory i
+always uses ``trajectory_rng(seed, i)``, so the result is the same as an uninterrupted run). A partial file
+made with different parameters is refused (or discarded with ``overwrite=True``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fem.errors import InputError
+from fem.schemes import PDEParams
+
+FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
+MIN_N = 4
+#: attributes that do not take part in the resume check
+_NOT_FINGERPRINT = {"created"}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction."""
+
+    params: PDEParams
+    n: int
+    frames: int = 101
+    trajectories: int = 1
+    ic_family: str | None = None
+    ic_params: dict = field(default_factory=dict)
+    seed: int = 0
+    split: str = "kuhn"
+    mesh_file: str | None = None
+    element: str = "P1"
+    rtol: float = 1e-10
+    preconditioner: str = "auto"
+
+    def __post_init__(self):
+        from fem.assembly import ELEMENTS
+        from fem.mesh import SPLITS
+        from fem.solvers import PRECONDITIONERS
+        from pihamno.data.initial_conditions import default_family, resolve_params
+
+        for name, lo in (("n", MIN_N), ("frames", 2), ("trajectories", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.mesh_file is None and self.split not in SPLITS:
+            raise InputError(f"unknown mesh split {self.split!r}; expected one of {', '.join(SPLITS)}")
+        if self.element not in ELEMENTS:
+            raise InputError(f"unknown element {self.element!r}; expected one of {', '.join(ELEMENTS)}")
+        if not (isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1):
+            raise InputError(f"solver rtol must be a number in (0, 1), got {self.rtol!r}")
+        if self.preconditioner not in PRECONDITIONERS:
+            raise InputError(f"unknown preconditioner {self.preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
+        family = self.ic_family or default_family(self.params.pde)
+        object.__setattr__(self, "ic_family", family)
+        object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
+        if self.mesh_file is not None:
+            object.__setattr__(self, "mesh_file", str(self.mesh_file))
+            object.__setattr__(self, "split", "")
+
+    def mesh(self):
+        """The tetrahedral mesh: the structured ``split`` on the n^3 grid, or the mesh file (side checked against L)."""
+        from fem.mesh import cube_mesh, cube_side, load_mesh
+
+        if self.mesh_file is None:
+            return cube_mesh(self.n, self.params.L, self.split)
+        mesh = load_mesh(self.mesh_file)
+        L = cube_side(mesh)
+        if not math.isclose(L, self.params.L, rel_tol=1e-9):
+            raise InputError(f"mesh file {self.mesh_file!r} covers [0, {L:g}]^3 but L = {self.params.L:g}")
+        return mesh
+
+    def attrs(self, mesh_hash: str) -> dict:
+        """The HDF5 attributes (all str / int / float)."""
+        import pihamno
+
+        p = self.params
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "pde": p.pde,
+            "eps": p.eps,
+            "L": p.L,
+            "dt": p.dt,
+            "substeps": p.substeps,
+            "S": p.S,
+            "mass": p.mass,
+            "scheme": p.scheme,
+            "n": int(self.n),
+            "frames": int(self.frames),
+            "trajectories": int(self.trajectories),
+            "split": self.split,
+            "mesh_file": self.mesh_file or "",
+            "mesh_hash": mesh_hash,
+            "element": self.element,
+            "ic_family": self.ic_family,
+            "ic_params": json.dumps(self.ic_params, sort_keys=True),
+            "seed": int(self.seed),
+            "rtol": float(self.rtol),
+            "preconditioner": self.preconditioner,
+            "pihamno_version": pihamno.__version__,
+        }
+
+
+def partial_path(out: str | Path) -> Path:
+    """Where :func:`generate` keeps the unfinished file: ``<out>.partial``."""
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+# --------------------------------------------------------------------------------------------- workers
+_WORKER: dict = {}
+
+
+def _init_worker(spec: DatasetSpec) -> None:
+    """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
+    from fem.assembly import assemble
+    from fem.solvers import Stepper
+
+    ops = assemble(spec.mesh(), spec.element)
+    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
+
+
+def _compute(index: int) -> dict:
+    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver."""
+    from fem.solvers import simulate
+    from pihamno.data.initial_conditions import sample, trajectory_rng
+
+    spec, ops = _WORKER["spec"], _WORKER["ops"]
+    u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tr = simulate(spec.params, ops, u0, spec.frames, stepper=_WORKER["stepper"])
+    return dict(
+        index=index,
+        u=tr.u.astype(np.float32),
+        energy=tr.energy,
+        mass=tr.mass,
+        cg_iterations=tr.iterations.astype(np.int32),
+        solver_residual=tr.residual,
+        max_abs=float(tr.max_abs),
+        warnings=[str(w.message) for w in caught],
+    )
+
+
+# --------------------------------------------------------------------------------------------- writer
+def _create(path: Path, spec: DatasetSpec, attrs: dict) -> None:
+    import h5py
+
+    T, F, n = spec.trajectories, spec.frames, spec.n
+    with h5py.File(path, "w") as f:
+        f.create_dataset("u", shape=(T, F, n, n, n), dtype=np.float32, chunks=(1, F, n, n, n))
+        f.create_dataset("done", shape=(T,), dtype=np.uint8, fillvalue=0)
+        for name, shape, dtype in (
+            ("energy", (T, F), np.float64),
+            ("mass", (T, F), np.float64),
+            ("cg_iterations", (T, F - 1), np.int32),
+            ("solver_residual", (T, F - 1), np.float64),
+            ("max_abs", (T,), np.float64),
+        ):
+            f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=np.nan if dtype == np.float64 else 0)
+        f.attrs.update(attrs)
+        f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
+    """The done flags of a compatible partial file; None when there is none (or it was discarded)."""
+    import h5py
+
+    if not path.exists():
+        return None
+    try:
+        with h5py.File(path, "r") as f:
+            old = {k: _plain(v) for k, v in f.attrs.items()}
+            done = f["done"][:].astype(bool)
+    except (OSError, KeyError) as exc:
+        if overwrite:
+            path.unlink()
+            return None
+        raise InputError(f"partial file {str(path)!r} is unreadable ({exc}); delete it or pass --overwrite") from None
+    diff = [k for k in attrs if k not in _NOT_FINGERPRINT and old.get(k) != _plain(attrs[k])]
+    if diff:
+        if overwrite:
+            path.unlink()
+            return None
+        what = ", ".join(f"{k}: {old.get(k)!r} in the file, {_plain(attrs[k])!r} now" for k in diff[:3])
+        raise InputError(
+            f"refusing to resume {str(path)!r}: it was made with different parameters ({what}); "
+            "delete it or pass --overwrite"
+        )
+    return done
+
+
+def _commit(path: Path, result: dict) -> None:
+    """Write one trajectory, then (after a flush) its done flag; the file is closed after each trajectory."""
+    import h5py
+
+    i = result["index"]
+    with h5py.File(path, "r+") as f:
+        f["u"][i] = result["u"]
+        for name in ("energy", "mass", "cg_iterations", "solver_residual", "max_abs"):
+            f[name][i] = result[name]
+        f.flush()
+        f["done"][i] = 1
+
+
+def generate(
+    spec: DatasetSpec,
+    out: str | Path,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_commit=None,
+) -> Path:
+    """Write the dataset ``spec`` to ``out`` (resuming ``<out>.partial`` if present); returns ``out``.
+
+    ``workers > 1`` computes trajectories in that many processes (each assembles once); this process writes.
+    ``on_commit(index)`` is called after each trajectory is committed (progress hooks, tests).
+    """
+    from fem.assembly import mesh_key
+
+    out = Path(out)
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
+    if out.is_dir():
+        raise InputError(f"output {str(out)!r} is a directory; expected a file name such as data.h5")
+    if out.exists() and not overwrite:
+        raise InputError(f"output {str(out)!r} already exists; pass --overwrite to replace it")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {str(parent)!r}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"output folder {str(parent)!r} is not writable")
+
+    attrs = spec.attrs(mesh_key(spec.mesh()))
+    part = partial_path(out)
+    done = _resume(part, attrs, overwrite)
+    if done is None:
+        _create(part, spec, attrs)
+        done = np.zeros(spec.trajectories, dtype=bool)
+    todo = [int(i) for i in np.flatnonzero(~done)]
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=spec.trajectories, initial=spec.trajectories - len(todo), unit="traj",
+                   desc=f"{spec.params.pde} n={spec.n}", dynamic_ncols=True)
+
+    def commit(result):
+        _commit(part, result)
+        for msg in result["warnings"]:
+            (bar.write if bar is not None else print)(f"trajectory {result['index']}: {msg}")
+        if bar is not None:
+            bar.update(1)
+        if on_commit is not None:
+            on_commit(result["index"])
+
+    try:
+        if todo and workers == 1:
+            _init_worker(spec)
+            for i in todo:
+                commit(_compute(i))
+        elif todo:
+            import multiprocessing as mp
+
+            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec,)) as pool:
+                for result in pool.imap_unordered(_compute, todo):
+                    commit(result)
+    finally:
+        if bar is not None:
+            bar.close()
+    os.replace(part, out)
+    return out
+
+
+# --------------------------------------------------------------------------------------------- readers
+def _plain(v):
+    """HDF5 attribute value -> plain Python (str, int, float, bool)."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _open(path: str | Path):
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"dataset {str(path)!r} does not exist")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise InputError(f"dataset {str(path)!r} is not a readable HDF5 file ({exc})") from None
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The attributes of a dataset as a dict of plain values (``ic_params`` decoded from JSON; empty ``split``
+    / ``mesh_file`` become None)."""
+    with _open(path) as f:
+        meta = {k: _plain(v) for k, v in f.attrs.items()}
+    if isinstance(meta.get("ic_params"), str):
+        try:
+            meta["ic_params"] = json.loads(meta["ic_params"])
+        except json.JSONDecodeError:
+            pass
+    for key in ("split", "mesh_file"):
+        if meta.get(key) == "":
+            meta[key] = None
+    return meta
+
+
+def load_trajectories(path: str | Path, indices=None) -> np.ndarray:
+    """Trajectories ``indices`` (None = all; int, sequence or array, any order, repeats allowed) as a float32
+    array ``(k, frames, n, n, n)``. Refuses trajectories that are not written yet (a ``.partial`` file)."""
+    with _open(path) as f:
+        if "u" not in f:
+            raise InputError(f"dataset {str(path)!r} has no 'u' dataset")
+        u, T = f["u"], f["u"].shape[0]
+        idx = np.arange(T) if indices is None else np.atleast_1d(np.asarray(indices, dtype=np.int64))
+        if idx.ndim != 1 or (idx.size and (idx.min() < -T or idx.max() >= T)):
+            raise InputError(f"trajectory indices {indices!r} out of range for {T} trajectories")
+        idx = np.where(idx < 0, idx + T, idx)
+        if "done" in f:
+            done = f["done"][:].astype(bool)
+            if not done[idx].all():
+                missing = idx[~done[idx]]
+                raise InputError(f"dataset {str(path)!r}: trajectories {missing[:5].tolist()} are not written yet")
+        uniq, inverse = np.unique(idx, return_inverse=True)
+        data = u[uniq] if uniq.size else np.empty((0,) + u.shape[1:], np.float32)
+    return np.asarray(data[inverse], dtype=np.float32)
+
+
+def dataset_info(path: str | Path) -> dict:
+    """Summary: path, shape, dtype, trajectories done, file size, and the metadata (:func:`read_metadata`)."""
+    meta = read_metadata(path)
+    with _open(path) as f:
+        shape = tuple(f["u"].shape) if "u" in f else None
+        dtype = str(f["u"].dtype) if "u" in f else None
+        done = int(f["done"][:].sum()) if "done" in f else None
+    return {
+        "path": str(path),
+        "shape": shape,
+        "dtype": dtype,
+        "trajectories_done": done,
+        "complete": shape is not None and done == shape[0],
+        "size_bytes": Path(path).stat().st_size,
+        "metadata": meta,
+    }
