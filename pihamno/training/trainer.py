@@ -100,9 +100,7 @@ class Trainer:
         self.val_trajs = data.val.to(self.device) if d.on_device else data.val
 
         if model is None:
-            from pihamno.models import build_model
-
-            model = build_model(cfg.model.name, **cfg.model.options)
+            model = self._build_model(cfg)
         self.model = model.to(self.device)
         if physics is None:
             physics = build_physics(cfg.physics, self.meta, self.n, self.device)
@@ -123,6 +121,16 @@ class Trainer:
         self._weights = None
 
     # ------------------------------------------------------------------ setup helpers
+    @staticmethod
+    def _build_model(cfg: TrainConfig) -> torch.nn.Module:
+        """``build_model([model] name, T_in = [data] T_in, **[model] options)``."""
+        from pihamno.models import build_model
+
+        options = dict(cfg.model.options)
+        if options.setdefault("T_in", cfg.data.T_in) != cfg.data.T_in:
+            raise InputError(f"[model] T_in = {options['T_in']} differs from [data] T_in = {cfg.data.T_in}; set [data] T_in only")
+        return build_model(cfg.model.name, **options)
+
     def _warn(self, msg: str) -> None:
         if not self.quiet:
             warnings.warn(msg, stacklevel=3)
