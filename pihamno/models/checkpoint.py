@@ -1,0 +1,155 @@
+"""Model checkpoints that rebuild their model and load with ``torch.load(weights_only=True)``.
+
+A payload is a plain dict::
+
+    {"model_name": "hamno",                       # registry name (pihamno.models.available_models())
+     "model_config": {"width": 12, ...},          # model.config: constructor options, plain values
+     "state_dict": {"lift.weight": Tensor, ...},  # model.state_dict()
+     ...}                                         # extra keys of the caller (trainer: optimizer, epoch, ...)
+
+Only tensors, str, int, float, bool, None, lists/tuples and dicts of them are allowed anywhere in it, so no
+pickled class is ever needed to read it back. A checkpoint of another model, with another configuration
+than the one expected, or whose weights do not fit the model its config builds, is refused with one
+:class:`~fem.errors.InputError` sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DataParallel, DistributedDataParallel
+
+from fem.errors import InputError
+from pihamno.io import atomic_path
+
+from .base import make_config
+from .registry import MODELS, build_model
+
+KEYS = ("model_name", "model_config", "state_dict")
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The registered model inside ``torch.compile`` (``_orig_mod``) and DDP/DataParallel (``module``) wrappers."""
+    while True:
+        if isinstance(getattr(model, "_orig_mod", None), nn.Module):
+            model = model._orig_mod
+        elif isinstance(model, (DistributedDataParallel, DataParallel)):
+            model = model.module
+        else:
+            return model
+
+
+def _check_plain(value, where: str) -> None:
+    if value is None or isinstance(value, (torch.Tensor, str, int, float, bool)):
+        return
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, (str, int)):
+                raise InputError(f"checkpoint entry {where} has a key of type {type(k).__name__}; only str/int keys load with weights_only=True")
+            _check_plain(v, f"{where}[{k!r}]")
+        return
+    raise InputError(
+        f"checkpoint entry {where} is a {type(value).__name__}; only tensors, str, int, float, bool, None, lists and "
+        f"dicts load with weights_only=True"
+    )
+
+
+def model_payload(model: nn.Module) -> dict:
+    """``{"model_name", "model_config", "state_dict"}`` of a registered model (compile/DDP wrappers are unwrapped)."""
+    model = unwrap(model)
+    name = getattr(model, "name", None)
+    if name not in MODELS or not isinstance(getattr(model, "config", None), dict):
+        raise InputError(f"cannot checkpoint a {type(model).__name__}: only models built by pihamno.models.build_model carry a name and config")
+    return {"model_name": name, "model_config": dict(model.config), "state_dict": model.state_dict()}
+
+
+def _config_difference(name: str, actual: dict, expected: dict) -> list[str]:
+    full = dataclasses.asdict(make_config(MODELS[name].Config, expected, name))
+    return [f"{k}={actual.get(k)!r} (expected {v!r})" for k, v in full.items() if _norm(actual.get(k)) != _norm(v)]
+
+
+def _norm(v):
+    return [_norm(x) for x in v] if isinstance(v, (list, tuple)) else v
+
+
+def model_from_payload(payload: dict, expect_name: str | None = None, expect_config: dict | None = None) -> nn.Module:
+    """Rebuild the model of ``payload`` and load its weights (strictly).
+
+    ``expect_name`` / ``expect_config`` (options, defaults filled in) make a checkpoint of another model or
+    configuration an error instead of a silent switch.
+    """
+    if not isinstance(payload, dict) or any(k not in payload for k in KEYS):
+        have = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
+        raise InputError(f"not a pihamno model checkpoint: expected keys {list(KEYS)}, found {have}")
+    name, config, state = payload["model_name"], payload["model_config"], payload["state_dict"]
+    if name not in MODELS:
+        raise InputError(f"checkpoint holds unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
+    if expect_name is not None and name != expect_name:
+        raise InputError(f"checkpoint holds a {name!r} model, expected {expect_name!r}")
+    if not isinstance(config, dict):
+        raise InputError(f"checkpoint model_config must be a dict, found {type(config).__name__}")
+    if expect_config is not None:
+        diff = _config_difference(name, config, expect_config)
+        if diff:
+            raise InputError(f"checkpoint {name!r} model has another configuration than expected: {', '.join(diff)}")
+    model = build_model(name, **config)
+    result = _load_strict(model, state)
+    if result:
+        raise InputError(f"checkpoint weights do not fit a {name!r} model with config {config}: {result}")
+    return model
+
+
+def _load_strict(model: nn.Module, state) -> str:
+    """Load ``state`` into ``model``; return '' or a description of the first mismatch."""
+    if not isinstance(state, dict):
+        return f"state_dict is a {type(state).__name__}, not a dict"
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing or unexpected:
+        return f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+    for k, v in own.items():
+        if not isinstance(state[k], torch.Tensor) or tuple(state[k].shape) != tuple(v.shape):
+            got = tuple(state[k].shape) if isinstance(state[k], torch.Tensor) else type(state[k]).__name__
+            return f"{k} has shape {got}, the model needs {tuple(v.shape)}"
+    model.load_state_dict(state, strict=True)
+    return ""
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, **extra) -> None:
+    """Write ``model_payload(model)`` plus ``extra`` keys (weights_only-safe values) to ``path`` atomically."""
+    clash = [k for k in extra if k in KEYS]
+    if clash:
+        raise InputError(f"extra checkpoint keys {clash} would overwrite the model entries {list(KEYS)}")
+    payload = model_payload(model)
+    for key, value in extra.items():
+        _check_plain(value, key)
+    payload.update(extra)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", expect_name: str | None = None, expect_config: dict | None = None):
+    """``(model, payload)`` from a checkpoint file read with ``weights_only=True``; the model is on
+    ``map_location`` (a device or its name) and in eval mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # truncated file, foreign pickle, not a zip archive
+        raise InputError(f"{str(path)!r} could not be read as a checkpoint: {str(exc).splitlines()[0]}") from None
+    try:
+        model = model_from_payload(payload, expect_name, expect_config)
+    except InputError as exc:
+        raise InputError(f"{str(path)!r}: {exc}") from None
+    if isinstance(map_location, (str, torch.device)):
+        model = model.to(map_location)
+    return model.eval(), payload

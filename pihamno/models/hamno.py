@@ -1,0 +1,135 @@
+"""HAMNO: a hierarchical (U-shaped) neural operator of gated local/global blocks (Bamdad et al., HAMNO3d).
+
+Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes for input ``(B, T_in, n, n, n)``)::
+
+    lift    conv1(T_in + 3 -> w) on [frames, x, y, z]                       (B, w, n)
+    stem    x0 = conv1(GELU(conv3(.)))                                      (B, w, n)
+    enc 1   s1 = n_layers x Block(w, modes[0])(x0)                          (B, w, n)
+    enc 2   s2 = n_layers x Block(2w, modes[1])(down(s1))                   (B, 2w, n/2)   down: conv k2 s2
+    enc 3   s3 = n_layers x Block(4w, modes[2])(down(s2))                   (B, 4w, n/4)
+    dec 2   d2 = n_refine x Block(2w, modes[1])(GELU(conv1([up(s3), s2])))  (B, 2w, n/2)   up: convT k2 s2
+    dec 1   d1 = n_refine x Block(w, modes[0])(GELU(conv1([up(d2), s1])))   (B, w, n)
+    fuse    GELU(conv1([d1, x0]))                                           (B, w, n)      late fusion
+    head    conv1(w -> width_q) - GELU - conv1(width_q -> width_q) - GELU - conv1(width_q -> 1)   (B, 1, n)
+
+``Block(C, m)`` (:class:`HybridBlock`), with ``h = GroupNorm(x)``::
+
+    h_loc  = conv3(GELU(conv3(h)))                       local branch (padding_mode ghosts)
+    h_glob = conv1(GELU(SpectralConv(h)))                global branch (fft or dct basis, m modes)
+    [a, b] = sigmoid(conv1(GELU(conv1(h))))              C -> eC -> 2C, per-channel, per-node gates
+    x      = x + conv1(a * h_loc + b * h_glob)
+    x      = x + conv1(GELU(conv1(GroupNorm(x))))        channel MLP C -> eC -> C
+
+Every convolution has a bias. ``modes``: an int ``m`` gives ``(m, 3m//4, m//2)`` per level (8 -> 8, 6, 4 as in
+the paper), or give three ints. At the paper's size (``width=12, modes=8, n_layers=2, expansion=2, width_q=12,
+T_in=5``) the model has 7,593,913 real parameters (4,036,537 counting complex weights once, as the paper
+prints), for either spectral basis (the dct keeps 2m cosines per axis; see :mod:`.layers.spectral`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from fem.errors import InputError
+
+from .base import OperatorModel
+from .layers.blocks import ConvBlock, PointwiseMLP, check_padding, conv1, conv3, down2, norm, up2
+from .layers.spectral import SpectralConv3d, check_basis
+
+
+@dataclass
+class HAMNOConfig:
+    T_in: int = 5
+    width: int = 12
+    modes: int | list[int] = 8
+    n_layers: int = 2
+    expansion: int = 2
+    width_q: int = 12
+    n_refine: int = 1
+    spectral: str = "fft"
+    padding_mode: str = "replicate"
+    may_be_zero = ("n_refine",)
+
+
+def level_modes(modes) -> tuple[int, int, int]:
+    """Modes per level: ``m -> (m, max(1, 3m//4), max(1, m//2))``, or three given ints."""
+    if isinstance(modes, int):
+        return modes, max(1, 3 * modes // 4), max(1, modes // 2)
+    return tuple(modes)
+
+
+class HybridBlock(nn.Module):
+    """HAMNO's gated local/global residual block, ``(B, C, *grid) -> (B, C, *grid)`` (see module docstring)."""
+
+    def __init__(self, channels: int, modes: int, expansion: int, spectral: str, padding_mode: str):
+        super().__init__()
+        C, eC = channels, expansion * channels
+        self.norm1 = norm(C)
+        self.local = ConvBlock(C, C, padding_mode)
+        self.spectral = SpectralConv3d(C, C, modes, spectral)
+        self.global_out = conv1(C, C)
+        self.gates = PointwiseMLP(C, [eC], 2 * C)
+        self.mix = conv1(C, C)
+        self.norm2 = norm(C)
+        self.mlp = PointwiseMLP(C, [eC], C)
+        self.act = nn.GELU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        h_loc = self.local(h)
+        h_glob = self.global_out(self.act(self.spectral(h)).to(h.dtype))
+        alpha, beta = torch.sigmoid(self.gates(h)).chunk(2, dim=1)
+        x = x + self.mix(alpha * h_loc + beta * h_glob)
+        return x + self.mlp(self.norm2(x))
+
+
+def _stage(count: int, channels: int, modes: int, cfg: HAMNOConfig) -> nn.Sequential:
+    return nn.Sequential(*(HybridBlock(channels, modes, cfg.expansion, cfg.spectral, cfg.padding_mode) for _ in range(count)))
+
+
+class HAMNO(OperatorModel):
+    """Hierarchical attention-gated multiscale neural operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a
+    multiple of 4 (at least 8)."""
+
+    name = "hamno"
+    Config = HAMNOConfig
+    grid_multiple = 4
+    min_grid = 8
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        cfg = self.cfg
+        check_basis(cfg.spectral)
+        check_padding(cfg.padding_mode)
+        if isinstance(cfg.modes, list) and len(cfg.modes) != 3:
+            raise InputError(f"model 'hamno' option 'modes' must be an int or three ints (one per level), got {cfg.modes!r}")
+        w, (m1, m2, m3) = cfg.width, level_modes(cfg.modes)
+        self.lift = conv1(cfg.T_in + 3, w)
+        self.stem = nn.Sequential(conv3(w, w, cfg.padding_mode), nn.GELU(), conv1(w, w))
+        self.enc1 = _stage(cfg.n_layers, w, m1, cfg)
+        self.down1 = down2(w, 2 * w)
+        self.enc2 = _stage(cfg.n_layers, 2 * w, m2, cfg)
+        self.down2 = down2(2 * w, 4 * w)
+        self.enc3 = _stage(cfg.n_layers, 4 * w, m3, cfg)
+        self.up2 = up2(4 * w, 2 * w)
+        self.merge2 = conv1(4 * w, 2 * w)
+        self.dec2 = _stage(cfg.n_refine, 2 * w, m2, cfg)
+        self.up1 = up2(2 * w, w)
+        self.merge1 = conv1(2 * w, w)
+        self.dec1 = _stage(cfg.n_refine, w, m1, cfg)
+        self.fuse = conv1(2 * w, w)
+        self.head = PointwiseMLP(w, [cfg.width_q, cfg.width_q], 1)
+        self.act = nn.GELU()
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        self.check_input(u)
+        x0 = self.stem(self.lift(self.with_coordinates(u)))
+        s1 = self.enc1(x0)
+        s2 = self.enc2(self.down1(s1))
+        s3 = self.enc3(self.down2(s2))
+        d2 = self.dec2(self.act(self.merge2(torch.cat([self.up2(s3), s2], dim=1))))
+        d1 = self.dec1(self.act(self.merge1(torch.cat([self.up1(d2), s1], dim=1))))
+        return self.head(self.act(self.fuse(torch.cat([d1, x0], dim=1))))

@@ -1,0 +1,1 @@
+"""Layers shared by the models: transforms, spectral convolutions, convolution blocks, a U-Net core."""
