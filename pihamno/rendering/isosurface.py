@@ -52,17 +52,17 @@ def _camera(L: float) -> list[tuple[float, float, float]]:
 
 
 def _panel(plotter, title: str, field: np.ndarray, surface: pv.PolyData, outline: pv.PolyData, L: float,
-           error_clim: tuple[float, float] | None):
+           error_clim: tuple[float, float] | None, font_size: int):
     """Draw one panel (the active subplot): cube outline, interface surface, title; returns the surface actor.
 
     With ``error_clim`` the surface is coloured by its ``abs_error`` array, else drawn in one neutral colour.
     """
     plotter.add_mesh(outline, color="black", line_width=1.5)
-    plotter.add_text(title, position="upper_edge", font_size=9, color="black")
+    plotter.add_text(title, position="upper_edge", font_size=font_size, color="black")
     actor = None
     if surface.n_points == 0:
-        note = plotter.add_text(_no_interface_note(field), position=(0.5, 0.5), viewport=True, font_size=9,
-                                color="dimgray")
+        note = plotter.add_text(_no_interface_note(field), position=(0.5, 0.5), viewport=True,
+                                font_size=font_size, color="dimgray")
         note.GetTextProperty().SetJustificationToCentered()
         note.GetTextProperty().SetVerticalJustificationToCentered()
     elif error_clim is None:
@@ -113,6 +113,7 @@ def render_interfaces(
         off_screen=True, border=False, window_size=(2 * panel_size[0], k * panel_size[1] + bar_height),
     )
     plotter.set_background("white")
+    font_size = max(4, round(9 * panel_size[0] / 400))  # VTK text does not scale with the window
     actor = None
     for r in range(k):
         for c, (label, field, surface) in enumerate(
@@ -120,17 +121,17 @@ def render_interfaces(
         ):
             plotter.subplot(r, c)
             drawn = _panel(plotter, f"{label},  t = {times[r]:.4g}", field, surface, outline, L,
-                           error_clim=None if c == 0 else (0.0, emax))
+                           error_clim=None if c == 0 else (0.0, emax), font_size=font_size)
             actor = drawn or actor
     plotter.subplot(k, 0)
     if actor is not None:  # VTK places a bar title over its labels, so the caption is separate text
         bar = plotter.add_scalar_bar(
             title=" ", mapper=actor.mapper, color="black", fmt="%.2g", vertical=False, position_x=0.25,
-            position_y=0.3, width=0.5, height=0.4, label_font_size=10, n_labels=5,
+            position_y=0.3, width=0.5, height=0.4, label_font_size=font_size + 1, n_labels=5,
         )
         bar.SetTextPositionToPrecedeScalarBar()  # labels under the bar
         caption = plotter.add_text("absolute error (prediction - reference) on the predicted interface",
-                                   position=(0.5, 0.82), viewport=True, font_size=8, color="black")
+                                   position=(0.5, 0.82), viewport=True, font_size=font_size - 1, color="black")
         caption.GetTextProperty().SetJustificationToCentered()
         caption.GetTextProperty().SetVerticalJustificationToCentered()
     image = plotter.screenshot(return_img=True)
