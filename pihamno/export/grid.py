@@ -10,8 +10,8 @@ the *Fortran*-order flattening of the same (i, j, k) array: ``u.ravel(order="F")
 >>> img.spacing, img.dimensions
 ((1.0, 1.0, 1.0), (3, 3, 3))
 >>> pid = img.find_closest_point((2.0, 1.0, 0.0))   # point (i, j, k) = (2, 1, 0)
->>> float(img.point_data["u"][pid]) == u[2, 1, 0]
-True
+>>> float(img.point_data["u"][pid]), float(u[2, 1, 0])
+(21.0, 21.0)
 """
 
 from __future__ import annotations

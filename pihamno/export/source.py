@@ -76,30 +76,19 @@ def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = N
 
 
 def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
-    """The field ``u`` of one dataset trajectory, shape (S, n, n, n); reads only the selected frames."""
-    import h5py
+    """The field ``u`` of one trajectory of a dataset (:mod:`pihamno.data.dataset`), shape (S, n, n, n)."""
+    from pihamno.data.dataset import load_trajectories, read_metadata
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"dataset file {str(path)!r} does not exist")
-    try:
-        with h5py.File(path, "r") as f:
-            if "u" not in f:
-                raise InputError(f"{str(path)!r} is not a dataset file (no 'u' dataset)")
-            u = f["u"]
-            if u.ndim != 5 or len(set(u.shape[2:])) != 1:
-                raise InputError(
-                    f"dataset 'u' in {str(path)!r} has shape {u.shape}; expected (trajectories, frames, n, n, n)"
-                )
-            missing = [key for key in ("L", "dt") if key not in f.attrs]
-            if missing:
-                raise InputError(f"dataset {str(path)!r} lacks the attribute(s) {', '.join(missing)}")
-            k = check_trajectory(trajectory, u.shape[0], f"dataset {str(path)!r}")
-            chosen = parse_frames(frames, u.shape[1])
-            values = u[k, chosen].astype(np.float32)  # h5py reads increasing index lists directly
-            L, dt = float(f.attrs["L"]), float(f.attrs["dt"])
-    except OSError as exc:
-        raise InputError(f"{str(path)!r} could not be read as HDF5: {exc}") from None
+    meta = read_metadata(path)
+    missing = [key for key in ("L", "dt") if key not in meta]
+    if missing:
+        raise InputError(f"dataset {str(path)!r} lacks the attribute(s) {', '.join(missing)}")
+    u = load_trajectories(path, [trajectory])  # (1, frames, n, n, n); refuses unwritten trajectories
+    if u.ndim != 5 or len(set(u.shape[2:])) != 1:
+        raise InputError(f"dataset 'u' in {str(path)!r} has trajectories of shape {u.shape[1:]}; "
+                         "expected (frames, n, n, n)")
+    chosen = parse_frames(frames, u.shape[1])
     return FieldSeries(
-        fields={"u": values}, frames=chosen, times=chosen * dt, L=L, description=f"dataset trajectory {k}"
+        fields={"u": u[0, chosen]}, frames=chosen, times=chosen * float(meta["dt"]), L=float(meta["L"]),
+        description=f"dataset trajectory {trajectory}",
     )
