@@ -2,7 +2,7 @@
 
 >>> from pihamno.models import build_model, available_models
 >>> available_models()
-['deeponet', 'ffno', 'fno', 'hamno', 'ufno', 'uno', 'unet']
+['deeponet', 'ffno', 'fno', 'hamno', 'ufno', 'unet', 'uno']
 >>> model = build_model("fno", width=4, modes=2)
 >>> model.name, model.config["width"], model.config["n_layers"]
 ('fno', 4, 2)
