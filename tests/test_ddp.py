@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from test_training import LinearStep, decay_data, install_standins, make_config, make_trainer, write_dataset
+from test_training import LinearStep, decay_data, register_test_model, make_config, make_trainer, write_dataset
 
 OVER = {"optim.epochs": 2, "optim.steps_per_epoch": 3, "optim.batch_size": 4, "data.n_val": 2}
 
@@ -21,7 +21,7 @@ def _worker(rank: int, world: int, port: int, tmp_path, data: str) -> None:
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    install_standins()
+    register_test_model()
     from pihamno.training.distributed import shutdown
     from pihamno.training.trainer import Trainer
 
@@ -43,7 +43,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_ddp_gloo_two_ranks_agree_with_one_process(tmp_path, monkeypatch):
-    install_standins(monkeypatch)
+    register_test_model(monkeypatch)
     data = write_dataset(tmp_path / "d.h5", decay_data())
     mp.spawn(_worker, args=(2, _free_port(), tmp_path, data), nprocs=2, join=True)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))

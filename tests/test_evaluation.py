@@ -13,14 +13,14 @@ from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
 from pihamno.evaluation.metrics import grid_weights, rel_l2, summary
 from pihamno.evaluation.rollout_io import read_rollout
 from pihamno.training.processor import FieldProcessor
-from test_training import A, T_IN, LinearStep, decay_data, install_standins, write_dataset
+from test_training import A, T_IN, LinearStep, decay_data, register_test_model, write_dataset
 
 FRAMES = 12
 
 
 @pytest.fixture(autouse=True)
-def _standins(monkeypatch):
-    install_standins(monkeypatch)
+def _test_model(monkeypatch):
+    register_test_model(monkeypatch)
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ a linear model over the T_in input frames (exact when its last weight is A and t
 
 import csv
 import math
-import sys
-import types
-
 import h5py
 import numpy as np
 import pytest
@@ -24,10 +21,16 @@ T_IN = 5
 
 # ----------------------------------------------------------------------------- stand-ins and helpers
 class LinearStep(torch.nn.Module):
-    """u_next = sum_t w_t u_t + b: (B, T_in, n, n, n) -> (B, 1, n, n, n). Exact for the decay data."""
+    """u_next = sum_t w_t u_t + b: (B, T_in, n, n, n) -> (B, 1, n, n, n). Exact for the decay data.
+
+    Carries ``name`` and ``config`` like the registered models (see :func:`register_test_model`).
+    """
+
+    name = "linear_step"
 
     def __init__(self, T_in: int = T_IN, init: str = "random"):
         super().__init__()
+        self.config = {"T_in": int(T_in)}
         self.w = torch.nn.Parameter(torch.zeros(T_in) if init == "exact" else 0.3 * torch.randn(T_in))
         self.b = torch.nn.Parameter(torch.zeros(()))
         if init == "exact":
@@ -56,66 +59,20 @@ def decay_data(n_traj=8, frames=12, n=6, seed=0) -> np.ndarray:
     return np.stack([u0 * A**f for f in range(frames)], axis=1)
 
 
-def _fake_data_module():
-    mod = types.ModuleType("pihamno.data")
+def register_test_model(monkeypatch=None):
+    """Put :class:`LinearStep` into the model registry, so checkpoints of it save and rebuild like any model
+    (through ``monkeypatch`` when given, else for the whole process, e.g. in a spawned DDP worker)."""
+    from pihamno.models import MODELS
 
-    def read_metadata(path):
-        with h5py.File(path, "r") as f:
-            meta = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            meta["trajectories"], meta["frames"] = f["u"].shape[:2]
-        return meta
-
-    def load_trajectories(path, indices=None):
-        with h5py.File(path, "r") as f:
-            return f["u"][()] if indices is None else f["u"][np.sort(np.asarray(indices))]
-
-    mod.read_metadata, mod.load_trajectories = read_metadata, load_trajectories
-    return mod
-
-
-STANDIN_MODELS = {"linear_step": LinearStep}
-
-
-def _fake_checkpoint_module():
-    from pihamno.io import atomic_path
-
-    mod = types.ModuleType("pihamno.models.checkpoint")
-
-    def model_payload(model):
-        return {"model_name": "linear_step", "model_config": {"T_in": int(model.w.numel())},
-                "state_dict": model.state_dict()}
-
-    def save_checkpoint(path, model, **extra):
-        with atomic_path(path) as tmp:
-            torch.save(model_payload(model) | extra, tmp)
-
-    def load_checkpoint(path, map_location="cpu"):
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-        model = STANDIN_MODELS[payload["model_name"]](**payload["model_config"])
-        model.load_state_dict(payload["state_dict"])
-        return model, payload
-
-    mod.model_payload, mod.save_checkpoint, mod.load_checkpoint = model_payload, save_checkpoint, load_checkpoint
-    return mod
-
-
-def install_standins(monkeypatch=None):
-    """Colleagues' pihamno.data / pihamno.models.checkpoint, or stand-ins until they exist (set through
-    ``monkeypatch`` when given, else straight into ``sys.modules``, e.g. in a spawned DDP worker)."""
-    setitem = monkeypatch.setitem if monkeypatch is not None else (lambda d, k, v: d.__setitem__(k, v))
-    try:
-        from pihamno.data import load_trajectories, read_metadata  # noqa: F401
-    except ImportError:
-        setitem(sys.modules, "pihamno.data", _fake_data_module())
-    try:
-        from pihamno.models.checkpoint import load_checkpoint, model_payload, save_checkpoint  # noqa: F401
-    except ImportError:
-        setitem(sys.modules, "pihamno.models.checkpoint", _fake_checkpoint_module())
+    if monkeypatch is not None:
+        monkeypatch.setitem(MODELS, LinearStep.name, LinearStep)
+    else:
+        MODELS[LinearStep.name] = LinearStep
 
 
 @pytest.fixture(autouse=True)
-def _standins(monkeypatch):
-    install_standins(monkeypatch)
+def _test_model(monkeypatch):
+    register_test_model(monkeypatch)
 
 
 def make_config(tmp_path, data, **over):
@@ -353,3 +310,64 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
 
         make_trainer(make_config(tmp_path, data, **{"optim.batch_size": 3, "data.n_train": 2, "data.n_test": 1}),
                      env=DistEnv(0, 2, torch.device("cpu")))
+
+
+# ----------------------------------------------------------------------------- end to end, real components
+E2E_CONFIG = """
+[data]
+path = "{data}"
+n_train = 4
+n_val = 1
+n_test = 2
+[model]
+name = "hamno"
+width = 2
+modes = 2
+n_layers = 1
+width_q = 4
+[optim]
+lr = 1e-2
+epochs = 1
+steps_per_epoch = 3
+batch_size = 2
+[physics]
+lam = 0.25
+[run]
+out = "{out}"
+device = "cpu"
+tensorboard = false
+"""
+
+
+@pytest.mark.slow
+def test_end_to_end_generate_train_resume_evaluate(tmp_path, capsys):
+    """pihamno.data.generate -> `pihamno train` (tiny HAMNO, real PhysicsLoss) -> `--resume` -> `pihamno evaluate`."""
+    import json
+
+    from fem.schemes import preset
+    from pihamno.cli import main
+    from pihamno.data import DatasetSpec, generate
+
+    data = generate(DatasetSpec(params=preset("ac"), n=8, frames=9, trajectories=7, seed=1), tmp_path / "ac.h5",
+                    progress=False)
+    run = tmp_path / "run"
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(E2E_CONFIG.format(data=data, out=run))
+    assert main(["train", "--config", str(cfg)]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
+    p = torch.load(run / "last.pt", weights_only=True)
+    assert p["epoch"] == 2 and p["step"] == 6 and p["model_name"] == "hamno" and p["config"]["physics"]["lam"] == 0.25
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"] and all(float(r["weak"]) > 0 for r in rows)
+    assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(data), "--out", str(run / "eval"),
+                 "--device", "cpu"]) == 0
+    m = json.loads((run / "eval" / "metrics.json").read_text())
+    assert m["selection"] == "test" and m["trajectories"] == p["split"]["test"] and m["model"] == "hamno"
+    assert m["frames"] == 9 and math.isfinite(m["rollout"]["rel_l2_final"]["mean"]) and "energy" in m
+    capsys.readouterr()
+    # user errors: one line, exit status 2
+    assert main(["train", "--config", str(cfg), "--set", "optim.lrr=1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown key 'lrr' (did you mean 'lr'?) in section [optim]" in err
+    assert main(["train", "--resume", str(run), "--set", "optim.lr=0.5"]) == 2
+    assert "cannot resume with a different optim.lr" in capsys.readouterr().err

@@ -34,9 +34,9 @@ A run is described by five sections (every key optional except ``data.path``; de
     w_strong = 0.02
     w_weak = 0.02
     weak = "assembled"          # "assembled" | "element_local" (the paper's, for comparison)
-    split = "kuhn"              # structured mesh split when no mesh file is given
-    mesh = "meshes/x.msh"       # optional tetrahedral mesh file
-    element = "P1"
+    split = "kuhn"              # structured split "kuhn" | "five"      } absent: the dataset's own
+    mesh = "meshes/x.msh"       # or a tetrahedral mesh file of the cube } discretisation (its split or
+    element = "P1"              # "P1" | "P2"                           } mesh file, and its element)
 
     [run]
     out = "runs/run"            # output folder (checkpoints, metrics.csv, config.toml, tensorboard/)
@@ -115,9 +115,9 @@ class PhysicsConfig:
     w_strong: float = 0.02
     w_weak: float = 0.02
     weak: str = "assembled"
-    split: str = "kuhn"
+    split: Optional[str] = None
     mesh: Optional[str] = None
-    element: str = "P1"
+    element: Optional[str] = None
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _validate(cfg: TrainConfig) -> TrainConfig:
     """Value checks that go beyond types: choices, ranges, consistency."""
     for (sec, key), allowed in _CHOICES.items():
         v = getattr(getattr(cfg, sec), key)
-        if v not in allowed:
+        if v is not None and v not in allowed:
             raise InputError(f"[{sec}] {key} = {v!r} is not allowed; expected one of {', '.join(allowed)}")
     d, o, p, r = cfg.data, cfg.optim, cfg.physics, cfg.run
     positive = {

@@ -32,13 +32,20 @@ def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torc
 
 
 def build_physics(physics_cfg, meta: dict, n: int, device: torch.device):
-    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE, or ``None`` when ``lam == 0``."""
+    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE, or ``None`` when ``lam == 0``.
+
+    Unset ``split`` / ``mesh`` / ``element`` follow the dataset (its ``split`` or ``mesh_file``, its
+    ``element``), so the weak residual is the reference solver's own and vanishes on the data.
+    """
     if physics_cfg.lam == 0:
         return None
     from pihamno.physics import PhysicsLoss
 
+    mesh, split = physics_cfg.mesh, physics_cfg.split
+    if mesh is None and split is None:
+        mesh, split = meta.get("mesh_file") or None, meta.get("split") or "kuhn"
     return PhysicsLoss.from_metadata(
-        meta, n, split=physics_cfg.split, mesh=physics_cfg.mesh, element=physics_cfg.element,
+        meta, n, split=split or "kuhn", mesh=mesh, element=physics_cfg.element or meta.get("element") or "P1",
         weak=physics_cfg.weak, device=device, dtype=torch.float32,
     )
 
