@@ -1,8 +1,8 @@
 """Time curves of a rollout: relative L2 error, free energy and mass (matplotlib, Agg backend).
 
 The rollout file may carry these curves (``rel_l2``, ``energy_ref``/``energy_pred``, ``mass_ref``/``mass_pred``,
-each (T, F)); the relative L2 error is recomputed from the fields when absent, with the trapezoidal rule on
-the node grid (DESIGN section 2: n^3 nodes of [0, L]^3, h = L / (n - 1)).
+each (T, F)); the relative L2 error is recomputed from the fields (n^3 node grid of [0, L]^3, h = L / (n - 1))
+when absent, with the evaluation's own metric.
 """
 
 from __future__ import annotations
@@ -14,26 +14,18 @@ import numpy as np
 from pihamno.rendering.backend import save_png
 
 
-def trapezoid_weights(n: int, L: float) -> np.ndarray:
-    """Quadrature weights (n, n, n) of the trapezoidal rule on the node grid: w_ijk = w_i w_j w_k,
-    w = h (interior), h/2 (boundary), h = L/(n-1); they sum to L^3."""
-    w = np.full(n, L / (n - 1))
-    w[[0, -1]] *= 0.5
-    return w[:, None, None] * w[None, :, None] * w[None, None, :]
-
-
 def relative_l2(reference: np.ndarray, prediction: np.ndarray, L: float) -> np.ndarray:
-    """||prediction - reference|| / ||reference|| per frame, trapezoid-weighted L2 norms over [0, L]^3.
+    """||prediction - reference|| / ||reference|| per frame: (..., n, n, n) twice -> (...).
 
-    ``reference`` and ``prediction`` have shape (..., n, n, n); the result has shape (...). A frame with
-    ||reference|| = 0 gives NaN.
+    The same measure as the rollout file's ``rel_l2`` curve (:func:`pihamno.evaluation.metrics.rel_l2`,
+    L2 norms with the lumped P1 mass of the ``kuhn`` mesh of the node grid as quadrature weights).
     """
-    reference, prediction = np.asarray(reference, float), np.asarray(prediction, float)
-    w = trapezoid_weights(reference.shape[-1], L)
-    num = np.sqrt(np.sum(w * (prediction - reference) ** 2, axis=(-3, -2, -1)))
-    den = np.sqrt(np.sum(w * reference**2, axis=(-3, -2, -1)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    import torch
+
+    from pihamno.evaluation.metrics import grid_weights, rel_l2
+
+    weights = grid_weights(np.shape(reference)[-1], L)
+    return rel_l2(torch.as_tensor(np.asarray(prediction)), torch.as_tensor(np.asarray(reference)), weights).numpy()
 
 
 def _axes(title: str, ylabel: str, times: np.ndarray, n_given: int):
@@ -69,10 +61,10 @@ def plot_rel_l2(times: np.ndarray, rel_l2: np.ndarray, trajectory: int, n_given:
     """Relative L2 error vs time: ``rel_l2`` (T, F) for all trajectories, ``trajectory`` highlighted.
 
     Other trajectories are drawn thin and grey with their mean dashed. ``computed`` notes in the title that
-    the curve was recomputed from the fields (trapezoidal rule) rather than read from the file.
+    the curve was recomputed from the fields rather than read from the file.
     """
     rel_l2 = np.atleast_2d(rel_l2)
-    source = "trapezoidal rule on the grid" if computed else "from the rollout file"
+    source = "recomputed from the fields" if computed else "from the rollout file"
     fig, ax = _axes(f"relative L2 error ({source})", r"$\|u_\mathrm{pred} - u_\mathrm{ref}\|\,/\,\|u_\mathrm{ref}\|$", times, n_given)
     if rel_l2.shape[0] > 1:
         for row in rel_l2:
