@@ -8,7 +8,8 @@ Gaussian random fields live in the cosine (Neumann) basis of the node grid, i.e.
 ``cos(pi k_x x / L) cos(pi k_y y / L) cos(pi k_z z / L)``, ``0 <= k < n``, with independent N(0, 1)
 coefficients times the amplitude spectrum ``(1 + (l kappa)^2)^(-decay/2)``, ``kappa = pi |k| / L``
 (a Matern-like field of correlation length ``l``; ``decay > 5/2`` keeps the gradient finite as n grows).
-The mean mode is dropped and the field is normalised to zero grid mean and unit grid standard deviation.
+The mean mode is dropped (so the trapezoidal integral of the field is zero) and the field is scaled to unit
+root-mean-square on the grid.
 
 Families (in-distribution defaults: AC ``phase``, CH ``phase`` with a mean shift, SH ``grf``):
 
@@ -56,17 +57,16 @@ def grid_coordinates(n: int, L: float) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def gaussian_random_field(rng: np.random.Generator, n: int, L: float, length_scale: float, decay: float) -> np.ndarray:
-    """Zero-mean, unit-variance cosine-series GRF on the node grid (module docstring), (n, n, n)."""
+    """Cosine-series GRF on the node grid without mean mode, unit grid rms (module docstring), (n, n, n)."""
     kappa = np.pi * np.arange(n) / L
     k2 = kappa[:, None, None] ** 2 + kappa[None, :, None] ** 2 + kappa[None, None, :] ** 2
     amp = (1.0 + length_scale**2 * k2) ** (-decay / 2.0)
     amp[0, 0, 0] = 0.0
     g = scipy.fft.idctn(amp * rng.standard_normal((n, n, n)), type=1)
-    g -= g.mean()
-    std = g.std()
-    if not std > 0:
-        raise InputError(f"the random field is constant on a {n}^3 grid; use a larger n or a smaller length_scale")
-    return g / std
+    rms = math.sqrt(float(np.mean(g**2)))
+    if not rms > 0:
+        raise InputError(f"the random field is zero on a {n}^3 grid; use a larger n or a smaller length_scale")
+    return g / rms
 
 
 def _grf(rng, n, L, *, length_scale, decay, scale, amplitude, mean):
