@@ -40,7 +40,7 @@ def values_on(surface: pv.PolyData, field: np.ndarray, L: float) -> np.ndarray:
 
 
 def _no_interface_note(u: np.ndarray) -> str:
-    return "no interface: u > 0 everywhere" if np.min(u) >= 0 else "no interface: u < 0 everywhere"
+    return "no interface: u >= 0 everywhere" if np.min(u) >= 0 else "no interface: u <= 0 everywhere"
 
 
 def _camera(L: float) -> list[tuple[float, float, float]]:
