@@ -23,6 +23,7 @@ Attributes: ``pde``, ``L``, ``dt`` (time between frames), ``n_given`` (frames gi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,22 +81,49 @@ def write_rollout(path: str | Path, rollout: Rollout, overwrite: bool = True) ->
                 f.attrs[key] = value
 
 
-def read_rollout(path: str | Path) -> Rollout:
-    """Read a rollout file written by :func:`write_rollout`."""
+def rollout_size(path: str | Path) -> int:
+    """Number of trajectories T in a rollout file, without reading the fields."""
+    with _open(path) as f:
+        return int(f["reference"].shape[0])
+
+
+@contextlib.contextmanager
+def _open(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"rollout file {str(path)!r} does not exist")
     try:
-        with h5py.File(path, "r") as f:
-            missing = [k for k in ("reference", "prediction") if k not in f]
-            if missing:
-                raise InputError(f"{str(path)!r} is not a rollout file (no {', '.join(missing)} dataset)")
-            return Rollout(
-                reference=f["reference"][()],
-                prediction=f["prediction"][()],
-                trajectory=f["trajectory"][()] if "trajectory" in f else np.arange(f["reference"].shape[0]),
-                attrs={k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
-                curves={k: f[k][()] for k in CURVES if k in f},
-            )
+        f = h5py.File(path, "r")
     except OSError as exc:
         raise InputError(f"{str(path)!r} could not be read as HDF5: {exc}") from None
+    with f:
+        missing = [k for k in ("reference", "prediction") if k not in f]
+        if missing:
+            raise InputError(f"{str(path)!r} is not a rollout file (no {', '.join(missing)} dataset)")
+        yield f
+
+
+def read_rollout(path: str | Path, trajectories=None) -> Rollout:
+    """Read a rollout file written by :func:`write_rollout`.
+
+    ``trajectories``: indices (into the file's T) to read, e.g. ``[k]`` to load one trajectory's fields
+    instead of all of them; curves are subset the same way. ``None`` reads everything.
+    """
+    with _open(path) as f:
+        T = f["reference"].shape[0]
+        if trajectories is None:
+            sel = slice(None)
+        else:
+            idx = np.atleast_1d(np.asarray(trajectories, dtype=np.int64))
+            bad = idx[(idx < 0) | (idx >= T)]
+            if bad.size:
+                raise InputError(f"trajectory {int(bad[0])} is out of range; {str(path)!r} holds {T} (0 to {T - 1})")
+            sel = np.sort(np.unique(idx))
+        traj = f["trajectory"][()] if "trajectory" in f else np.arange(T)
+        return Rollout(
+            reference=f["reference"][sel],
+            prediction=f["prediction"][sel],
+            trajectory=traj[sel],
+            attrs={k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()},
+            curves={k: f[k][sel] for k in CURVES if k in f},
+        )

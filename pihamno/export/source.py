@@ -58,14 +58,14 @@ def check_trajectory(k: int, count: int, source: str) -> int:
 
 def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
     """Reference, prediction and error (prediction - reference) of one rollout trajectory, (S, n, n, n) each."""
-    from pihamno.evaluation.rollout_io import read_rollout
+    from pihamno.evaluation.rollout_io import read_rollout, rollout_size
 
-    rollout = read_rollout(path)
-    k = check_trajectory(trajectory, rollout.reference.shape[0], f"rollout {str(path)!r}")
+    k = check_trajectory(trajectory, rollout_size(path), f"rollout {str(path)!r}")
+    rollout = read_rollout(path, trajectories=[k])  # only this trajectory's fields
     chosen = parse_frames(frames, rollout.reference.shape[1])
-    ref = rollout.reference[k, chosen].astype(np.float32)
-    pred = rollout.prediction[k, chosen].astype(np.float32)
-    source_traj = int(rollout.trajectory[k]) if len(rollout.trajectory) > k else k
+    ref = rollout.reference[0, chosen].astype(np.float32)
+    pred = rollout.prediction[0, chosen].astype(np.float32)
+    source_traj = int(rollout.trajectory[0])
     return FieldSeries(
         fields={"reference": ref, "prediction": pred, "error": pred - ref},
         frames=chosen,
