@@ -12,7 +12,9 @@ Preconditioners (chosen by measurement, ``docs/solvers.md``):
   trapezoidal lumped mass, ``L_h`` the 7-point Neumann Laplacian (mirror ghosts) and ``p`` the
   :func:`fem.schemes.symbol` of the scheme; ``P^-1 r = IDCT-I(DCT-I(r / W) / p(lambda))``. On the Kuhn
   split ``P = A`` except at the cube's 12 edges, so PCG needs a handful of iterations whatever n and tau
-  (CH at 64^3: ~7 instead of ~250 with Jacobi).
+  (CH at 64^3: ~11 instead of ~210 with Jacobi). The transforms run in float32: the preconditioner only
+  shapes the search directions (iterates and residuals stay float64), iteration counts are unchanged and
+  tolerances down to 1e-14 are reached, at half the cost of float64 transforms.
 * ``"jacobi"`` -- ``diag(A)`` (:func:`fem.schemes.step_diagonal`); any mesh and element.
 * ``"auto"`` -- ``"jacobi"`` for AC (its matrix is a well-conditioned mass + tau K: ~8-14 iterations, cheaper
   than two DCTs per iteration), ``"dct"`` for CH and SH where it applies, else ``"jacobi"``.
@@ -126,16 +128,16 @@ def trapezoid_weights(n: int, L: float) -> np.ndarray:
 class DCTPreconditioner:
     """``P^-1 r = IDCT-I(DCT-I(r / W) / p(lambda))`` on the n^3 grid (module docstring); r: (N, B)."""
 
-    def __init__(self, params: PDEParams, n: int, L: float):
-        self.n = n
+    def __init__(self, params: PDEParams, n: int, L: float, dtype=np.float32):
+        self.n, self.dtype = n, dtype
         self.W = trapezoid_weights(n, L)
-        self.inv_symbol = 1.0 / symbol(params, grid_eigenvalues(n, L))[..., None]
+        self.inv_symbol = (1.0 / symbol(params, grid_eigenvalues(n, L))[..., None]).astype(dtype)
 
     def __call__(self, R: np.ndarray) -> np.ndarray:
         n = self.n
-        V = (R / self.W).reshape(n, n, n, -1)
+        V = (R / self.W).astype(self.dtype).reshape(n, n, n, -1)
         V = scipy.fft.idctn(scipy.fft.dctn(V, type=1, axes=(0, 1, 2)) * self.inv_symbol, type=1, axes=(0, 1, 2))
-        return V.reshape(n**3, -1)
+        return V.reshape(n**3, -1).astype(np.float64)
 
 
 class Stepper:
