@@ -237,6 +237,8 @@ def simulate(
         raise InputError(f"frames must be an integer >= 2, got {frames!r}")
     B, n = u0.shape[0], u0.shape[1]
     stepper = stepper or Stepper(params, ops, preconditioner, rtol, maxiter)
+    if stepper.params != params or stepper.ops is not ops:
+        raise InputError("the stepper passed to simulate was built for other parameters or operators")
     P, Q = grid_to_dofs(ops, n), dofs_to_grid(ops, n)
     X = u0.reshape(B, -1).T
     X = X.copy() if P is None else P @ X

@@ -9,10 +9,12 @@ import scipy.fft
 from fem import InputError
 from pihamno.data.initial_conditions import (
     FAMILIES,
+    cosine_spectrum,
     default_family,
     gaussian_random_field,
     grid_coordinates,
     parse_param,
+    pointwise_std,
     resolve_params,
     sample,
     trajectory_rng,
@@ -36,24 +38,34 @@ def test_every_family_is_seeded_finite_and_shaped(family, pde):
 
 
 def test_grf_is_a_cosine_series_with_the_requested_spectrum():
-    """DCT-I coefficients divided by the amplitude spectrum are white noise; a wrong spectrum would not be."""
+    """Undoing the pointwise normalisation, the DCT-I coefficients divided by the amplitude spectrum are white
+    noise; a spectrum one power off would not be."""
     n, Lx, ell, decay = 24, 2.0, 0.3, 3.0
+    amp = cosine_spectrum(n, Lx, ell, decay)
     g = gaussian_random_field(np.random.default_rng(1), n, Lx, ell, decay)
-    w = np.ones(n)
-    w[[0, -1]] = 0.5
-    assert abs(np.einsum("i,j,k,ijk->", w, w, w, g)) < 1e-12 * g.size  # zero trapezoidal mean
-    assert np.sqrt(np.mean(g**2)) == pytest.approx(1.0)
-    c = scipy.fft.dctn(g, type=1)
+    c = scipy.fft.dctn(g * pointwise_std(amp), type=1)
     kappa = np.pi * np.arange(n) / Lx
     k2 = kappa[:, None, None] ** 2 + kappa[None, :, None] ** 2 + kappa[None, None, :] ** 2
-    amp = (1 + ell**2 * k2) ** (-decay / 2)
     assert abs(c[0, 0, 0]) < 1e-9 * np.abs(c).max()  # no mean mode
-    white = (c / amp)[k2 > 0]
+    white = c[k2 > 0] / amp[k2 > 0]
     shells = np.sqrt(k2[k2 > 0])
     low, high = white[shells < np.median(shells)], white[shells >= np.median(shells)]
     assert np.std(high) / np.std(low) == pytest.approx(1.0, abs=0.1)
     wrong = (c / (1 + ell**2 * k2) ** (-(decay - 1) / 2))[k2 > 0]  # one power off: clearly not white
     assert np.std(wrong[shells >= np.median(shells)]) / np.std(wrong[shells < np.median(shells)]) < 0.7
+
+
+def test_grf_has_unit_variance_at_every_node_corners_included():
+    """A raw cosine series has 8x the variance at the corners; the normalised field is N(0, 1) everywhere."""
+    n, samples = 7, 600
+    S = np.stack([gaussian_random_field(np.random.default_rng(i), n, 2.0, 0.3, 3.0) for i in range(samples)])
+    var = S.var(axis=0)
+    tol = 4 * np.sqrt(2 / samples)  # 4 sigma of a variance estimate
+    for where in [(0, 0, 0), (0, 0, 3), (0, 3, 3), (3, 3, 3), (6, 6, 6)]:
+        assert var[where] == pytest.approx(1.0, abs=tol), where
+    raw = np.stack([scipy.fft.idctn(cosine_spectrum(n, 2.0, 0.3, 3.0) * np.random.default_rng(i).standard_normal((n,) * 3), type=1)
+                    for i in range(samples)]).var(axis=0)
+    assert raw[0, 0, 0] / raw[3, 3, 3] > 4  # what the normalisation removes
 
 
 def test_length_scale_shifts_for_the_ood_families():
@@ -74,8 +86,8 @@ def test_phase_defaults_ac_symmetric_ch_shifted_sh_small():
     means = {pde: np.mean([sample(default_family(pde), trajectory_rng(0, i), 20, L[pde],
                                   resolve_params(default_family(pde), pde)).mean() for i in range(4)]) for pde in L}
     assert abs(means["ac"]) < 0.15 and -0.35 < means["ch"] < -0.1
-    sh = sample("grf", trajectory_rng(0, 0), 20, 15.0, resolve_params("grf", "sh"))
-    assert np.sqrt(np.mean(sh**2)) == pytest.approx(0.25)
+    sh = np.stack([sample("grf", trajectory_rng(0, i), 20, 15.0, resolve_params("grf", "sh")) for i in range(4)])
+    assert sh.std() == pytest.approx(0.25, rel=0.1) and np.abs(sh).max() < 1.5
     hard = sample("phase", trajectory_rng(0, 0), 12, 2.0, resolve_params("phase", "ac", {"width": 0}))
     assert set(np.unique(hard)) == {-1.0, 1.0}
 

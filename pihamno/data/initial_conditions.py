@@ -8,8 +8,9 @@ Gaussian random fields live in the cosine (Neumann) basis of the node grid, i.e.
 ``cos(pi k_x x / L) cos(pi k_y y / L) cos(pi k_z z / L)``, ``0 <= k < n``, with independent N(0, 1)
 coefficients times the amplitude spectrum ``(1 + (l kappa)^2)^(-decay/2)``, ``kappa = pi |k| / L``
 (a Matern-like field of correlation length ``l``; ``decay > 5/2`` keeps the gradient finite as n grows).
-The mean mode is dropped (so the trapezoidal integral of the field is zero) and the field is scaled to unit
-root-mean-square on the grid.
+The mean mode is dropped and the field is divided by its exact pointwise standard deviation
+(:func:`pointwise_std`): a raw cosine series has 2x / 4x / 8x the variance on faces / edges / corners (every
+cosine is 1 there), which would put spikes in the corners; after the division every node is N(0, 1).
 
 Families (in-distribution defaults: AC ``phase``, CH ``phase`` with a mean shift, SH ``grf``):
 
@@ -56,17 +57,36 @@ def grid_coordinates(n: int, L: float) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return np.meshgrid(x, x, x, indexing="ij")
 
 
-def gaussian_random_field(rng: np.random.Generator, n: int, L: float, length_scale: float, decay: float) -> np.ndarray:
-    """Cosine-series GRF on the node grid without mean mode, unit grid rms (module docstring), (n, n, n)."""
+def cosine_spectrum(n: int, L: float, length_scale: float, decay: float) -> np.ndarray:
+    """Amplitudes ``(1 + (l kappa)^2)^(-decay/2)`` of the DCT-I modes, (n, n, n), with the mean mode set to 0."""
     kappa = np.pi * np.arange(n) / L
     k2 = kappa[:, None, None] ** 2 + kappa[None, :, None] ** 2 + kappa[None, None, :] ** 2
     amp = (1.0 + length_scale**2 * k2) ** (-decay / 2.0)
     amp[0, 0, 0] = 0.0
-    g = scipy.fft.idctn(amp * rng.standard_normal((n, n, n)), type=1)
-    rms = math.sqrt(float(np.mean(g**2)))
-    if not rms > 0:
-        raise InputError(f"the random field is zero on a {n}^3 grid; use a larger n or a smaller length_scale")
-    return g / rms
+    return amp
+
+
+def pointwise_std(amp: np.ndarray) -> np.ndarray:
+    """Standard deviation at each node of ``idctn(amp * xi, type=1)`` with xi ~ N(0, 1) i.i.d., (n, n, n).
+
+    ``var(x) = sum_k amp_k^2 prod_d B(k_d, x_d)^2`` with the DCT-I basis ``B(k, i) = w_k cos(pi k i/(n-1)) / (2(n-1))``
+    (``w = 1`` at k = 0, n-1, else 2): every cosine is 1 on the boundary, so the raw field has twice the
+    variance on faces, 4x on edges and 8x at corners -- dividing by this makes it uniform.
+    """
+    n = amp.shape[0]
+    w = np.full(n, 2.0)
+    w[[0, -1]] = 1.0
+    B2 = (w[:, None] * np.cos(np.pi * np.outer(np.arange(n), np.arange(n)) / (n - 1)) / (2 * (n - 1))) ** 2
+    return np.sqrt(np.einsum("abc,ai,bj,ck->ijk", amp**2, B2, B2, B2, optimize=True))
+
+
+def gaussian_random_field(rng: np.random.Generator, n: int, L: float, length_scale: float, decay: float) -> np.ndarray:
+    """Cosine-series GRF on the node grid, zero mean and unit variance at every node (module docstring), (n, n, n)."""
+    amp = cosine_spectrum(n, L, length_scale, decay)
+    std = pointwise_std(amp)
+    if not np.all(std > 0):
+        raise InputError(f"the random field is degenerate on a {n}^3 grid; use a larger n or a smaller length_scale")
+    return scipy.fft.idctn(amp * rng.standard_normal((n, n, n)), type=1) / std
 
 
 def _grf(rng, n, L, *, length_scale, decay, scale, amplitude, mean):
