@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from fem.errors import InputError
-from fem.schemes import PDEParams, SchemeOperators
+from fem.schemes import PDEParams, SchemeOperators, nonlinearity, swift_hohenberg_operator
 
 
 def as_columns(U, N: int) -> tuple[np.ndarray, tuple]:
@@ -67,8 +67,7 @@ def _quartic(params: PDEParams, U: np.ndarray) -> np.ndarray:
 def _quadratic(params: PDEParams, ops: SchemeOperators, U: np.ndarray) -> np.ndarray:
     """The symmetric linear operator Q of the quadratic part ``u^T Q u / 2``, applied to U (N, B)."""
     if params.pde == "sh":
-        W = U - (ops.K @ U) / ops.lumped
-        return ops.lumped * W - ops.K @ W
+        return swift_hohenberg_operator(ops, U)
     KU = ops.K @ U
     return params.eps**2 * KU if params.pde == "ch" else KU
 
@@ -84,10 +83,7 @@ def free_energy(params: PDEParams, ops, U) -> np.ndarray:
 def energy_gradient(params: PDEParams, ops, X: np.ndarray) -> np.ndarray:
     """``dE_h/du`` for a nodal matrix X (N, B): ``Q u + m F'(u)`` (a dual vector, like a residual)."""
     sops = _scheme_ops(ops)
-    if params.pde == "sh":
-        dF = X**3 - params.eps * X
-    else:
-        dF = (X**3 - X) / (params.eps**2 if params.pde == "ac" else 1.0)
+    dF = nonlinearity(params, X) / (params.eps**2 if params.pde == "ac" else 1.0)  # F'(u)
     return _quadratic(params, sops, X) + sops.lumped * dF
 
 

@@ -227,7 +227,7 @@ def _mt(params: PDEParams, ops, X):
     return ops.lumped * X if params.mass == "lumped" else ops.M @ X
 
 
-def _swift_hohenberg(ops, X):
+def swift_hohenberg_operator(ops, X):
     """(M_L - K) M_L^-1 (M_L - K) X, the discrete weak form of (1 + Lap)^2 (symmetric, PSD)."""
     W = X - (ops.K @ X) / ops.lumped
     return ops.lumped * W - ops.K @ W
@@ -240,7 +240,7 @@ def step_operator(params: PDEParams, ops, X):
         return _mt(params, ops, X) * (1.0 / tau + S / eps**2) + ops.K @ X
     if params.pde == "ch":
         return _mt(params, ops, X) / tau + ops.K @ (eps**2 * (ops.K @ X) / ops.lumped + S * X)
-    return _mt(params, ops, X) * (1.0 / tau + S) + _swift_hohenberg(ops, X)
+    return _mt(params, ops, X) * (1.0 / tau + S) + swift_hohenberg_operator(ops, X)
 
 
 def explicit_residual(params: PDEParams, ops, u):
@@ -249,7 +249,7 @@ def explicit_residual(params: PDEParams, ops, u):
         return ops.K @ u + _mt(params, ops, nonlinearity(params, u)) / params.eps**2
     if params.pde == "ch":
         return ops.K @ (params.eps**2 * (ops.K @ u) / ops.lumped + nonlinearity(params, u))
-    return _swift_hohenberg(ops, u) + _mt(params, ops, nonlinearity(params, u))
+    return swift_hohenberg_operator(ops, u) + _mt(params, ops, nonlinearity(params, u))
 
 
 def residual(params: PDEParams, ops, u0, u1):

@@ -90,7 +90,7 @@ def test_bad_input_is_one_line_and_exit_2(datasets, tmp_path, capsys):
     out = str(tmp_path / "x.h5")
     cases = [
         (["--pde", "ac", "--dt", "0", "--out", out], "dt must be a positive number"),
-        (["--pde", "ac", "--n", "2", "--out", out], "at least 4"),
+        (["--pde", "ac", "--n", "2", "--out", out], "n must be an integer >= 4, got 2"),
         (["--pde", "kdv", "--out", out], "unknown PDE 'kdv'"),
         (["--pde", "ac", "--ic", "blob", "--out", out], "unknown initial-condition family 'blob'"),
         (["--pde", "ac", "--ic-param", "radius", "--out", out], "KEY=VALUE"),

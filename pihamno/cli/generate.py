@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from fem.errors import InputError
     from fem.schemes import preset
     from pihamno.data.dataset import DatasetSpec, generate
     from pihamno.data.initial_conditions import parse_param
@@ -52,8 +51,6 @@ def run(args: argparse.Namespace) -> int:
     pde = str(args.pde).lower()
     params = preset(pde, eps=args.eps, L=args.L, dt=args.dt, substeps=args.substeps, S=args.S, mass=args.mass)
     overrides = dict(parse_param(t) for t in args.ic_param)
-    if args.n is None or args.n < 4:
-        raise InputError(f"--n must be at least 4 grid nodes per side, got {args.n}")
     spec = DatasetSpec(
         params=params, n=args.n, frames=args.frames, trajectories=args.trajectories, ic_family=args.ic,
         ic_params=overrides, seed=args.seed, split=args.split, mesh_file=args.mesh, element=args.element,

@@ -202,6 +202,8 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
             old = {k: _plain(v) for k, v in f.attrs.items()}
             done = f["done"][:].astype(bool)
     except (OSError, KeyError) as exc:
+        if "lock" in str(exc).lower():
+            raise InputError(f"partial file {str(path)!r} is in use by another process (a generate still running?)") from None
         if overwrite:
             path.unlink()
             return None
