@@ -14,7 +14,9 @@ import torch.multiprocessing as mp
 
 from test_training import LinearStep, decay_data, register_test_model, make_config, make_trainer, write_dataset
 
-OVER = {"optim.epochs": 2, "optim.steps_per_epoch": 3, "optim.batch_size": 4, "data.n_val": 2}
+# pushforward with gradients through the unroll: several DDP forwards before one backward
+OVER = {"optim.epochs": 2, "optim.steps_per_epoch": 3, "optim.batch_size": 4, "data.n_val": 2,
+        "run.pushforward": 1, "run.pushforward_detach": "false"}
 
 
 def _worker(rank: int, world: int, port: int, tmp_path, data: str) -> None:

@@ -185,8 +185,15 @@ def test_physics_term_trains_with_stub(tmp_path):
 # ----------------------------------------------------------------------------- training runs
 def test_tiny_model_overfits(tmp_path):
     data = write_dataset(tmp_path / "d.h5", decay_data())
-    cfg = make_config(tmp_path, data, **{"optim.epochs": 8, "optim.steps_per_epoch": 10, "optim.lr": 3e-2})
+    cfg = make_config(tmp_path, data, **{"optim.epochs": 8, "optim.steps_per_epoch": 10, "optim.lr": 3e-2,
+                                         "run.tensorboard": "true"})
     res = make_trainer(cfg).fit()
+    try:
+        import torch.utils.tensorboard  # noqa: F401
+    except ImportError:  # optional: only metrics.csv then
+        pass
+    else:
+        assert any((tmp_path / "run" / "tensorboard").iterdir())
     rows = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     first, last = float(rows[0]["loss"]), float(rows[-1]["loss"])
     assert len(rows) == 8 and last < first / 100, (first, last)  # the loss goes down by more than 100x
@@ -371,3 +378,5 @@ def test_end_to_end_generate_train_resume_evaluate(tmp_path, capsys):
     assert err.count("\n") == 0 and "unknown key 'lrr' (did you mean 'lr'?) in section [optim]" in err
     assert main(["train", "--resume", str(run), "--set", "optim.lr=0.5"]) == 2
     assert "cannot resume with a different optim.lr" in capsys.readouterr().err
+    assert main(["train", "--config", str(cfg)]) == 2  # a fresh run never overwrites another silently
+    assert "already holds last.pt; pass --resume" in capsys.readouterr().err

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="shortcut for --set run.seed=N")
     p.add_argument("--resume", nargs="?", const="auto", metavar="CKPT_OR_DIR",
                    help="continue a run exactly from its last.pt (default: RUN_OUT/last.pt)")
+    p.add_argument("--overwrite", action="store_true", help="start a fresh run in a folder that already holds one")
     p.set_defaults(func=run)
 
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     env = init_distributed(cfg.run.device)
     try:
-        trainer = Trainer(cfg, resume=resume, env=env)
+        trainer = Trainer(cfg, resume=resume, env=env, overwrite=args.overwrite)
         if env.is_main:
             state = f"resuming at epoch {trainer.epoch}" if resume else "starting"
             print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), "

@@ -17,7 +17,8 @@ COLUMNS = ["epoch", "step", "lr", "loss", "data", "strong", "weak", "grad_norm",
 class MetricsLog:
     """Writes ``metrics.csv`` (epoch rows) and TensorBoard scalars under ``out`` (rank 0 only)."""
 
-    def __init__(self, out: str | Path, tensorboard: bool = True, resume_epoch: int | None = None, quiet: bool = False):
+    def __init__(self, out: str | Path, tensorboard: bool = True, resume_epoch: int | None = None,
+                 purge_step: int | None = None, quiet: bool = False):
         self.path = Path(out) / "metrics.csv"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if resume_epoch is not None and self.path.is_file():
@@ -37,7 +38,8 @@ class MetricsLog:
                 if not quiet:
                     print("pihamno: tensorboard is not installed; logging to metrics.csv only", file=sys.stderr)
             else:
-                self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=None)
+                # on resume, events past the checkpoint's step (from the lost part of the run) are purged
+                self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=purge_step)
 
     def scalars(self, step: int, values: dict, prefix: str = "train") -> None:
         """TensorBoard points ``prefix/name`` at global ``step`` (no-op without TensorBoard)."""

@@ -63,17 +63,24 @@ class Trainer:
 
     ``model`` / ``physics`` may be injected (tests, custom models); by default the model comes from
     :func:`pihamno.models.build_model` and the physics loss from :func:`build_physics`. ``resume`` is a
-    training checkpoint to continue from (its config is used; differences with ``cfg`` are reported).
+    training checkpoint to continue from (``cfg`` may differ from its config in :attr:`RESUME_FREE` keys
+    only). A fresh run refuses a ``run.out`` that already holds ``last.pt`` unless ``overwrite``.
     """
 
     def __init__(self, cfg: TrainConfig, *, model: torch.nn.Module | None = None, physics=None,
-                 resume: str | Path | None = None, env: DistEnv | None = None, quiet: bool = False):
+                 resume: str | Path | None = None, env: DistEnv | None = None, overwrite: bool = False,
+                 quiet: bool = False):
         self.env = env or init_distributed(cfg.run.device)
         self.device, self.quiet = self.env.device, quiet or not self.env.is_main
         state = None
         if resume is not None:
             state = ckpt.load_training_checkpoint(resume, map_location="cpu")
             cfg = self._resumed_config(cfg, state)
+        elif (Path(cfg.run.out) / "last.pt").exists() and not overwrite:
+            raise InputError(
+                f"run folder {cfg.run.out!r} already holds last.pt; pass --resume to continue it, --overwrite to "
+                "start over, or choose another --out"
+            )
         self.cfg = cfg
         d, o, r = cfg.data, cfg.optim, cfg.run
         if o.batch_size % self.env.world:
@@ -275,7 +282,9 @@ class Trainer:
         if self.env.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
             self._write_config()
-            log = MetricsLog(self.out, r.tensorboard, resume_epoch=self.epoch if self.epoch else None, quiet=self.quiet)
+            resumed = self.epoch > 0
+            log = MetricsLog(self.out, r.tensorboard, resume_epoch=self.epoch if resumed else None,
+                             purge_step=self.step + 1 if resumed else None, quiet=self.quiet)
         last = {}
         try:
             self.model.train()
