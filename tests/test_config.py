@@ -1,5 +1,7 @@
 """Training config: TOML -> dataclasses, command-line overrides, refusal of unknown keys and bad values."""
 
+from pathlib import Path
+
 import pytest
 
 from fem.errors import InputError
@@ -103,8 +105,23 @@ def test_round_trip_and_diff(tmp_path):
 
 
 def test_shipped_configs_parse():
-    from pathlib import Path
-
     files = sorted(Path(__file__).resolve().parents[1].glob("examples/configs/*.toml"))
-    for f in files:
-        load_config(f)
+    assert len(files) >= 12
+    cfgs = {f.stem: load_config(f) for f in files}
+    # the paper's settings (hamno-paper-facts: lr, epochs, steps/epoch, loss weights per PDE; lambda per variant)
+    for pde, lr, epochs, steps, ws, ww in (("ac", 1e-2, 50, 10, 0.02, 0.02), ("ch", 5e-4, 100, 25, 0.02, 0.04),
+                                           ("sh", 1e-3, 170, 25, 0.005, 0.005)):
+        for variant, lam in (("hamno", 0.0), ("pihamno", 0.25), ("physics_only", 1.0)):
+            c = cfgs[f"{pde}_{variant}"]
+            assert (c.optim.lr, c.optim.epochs, c.optim.steps_per_epoch, c.optim.batch_size) == (lr, epochs, steps, 8)
+            assert (c.physics.lam, c.physics.w_strong, c.physics.w_weak) == (lam, ws, ww)
+            assert c.model.options | {"name": c.model.name} == {"name": "hamno", "width": 12, "modes": 8,
+                                                                 "n_layers": 2, "expansion": 2, "width_q": 12}
+
+
+def test_paper_config_builds_the_papers_hamno():
+    from pihamno.models import count_parameters
+    from pihamno.training.trainer import Trainer
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "examples/configs/ac_hamno.toml")
+    assert count_parameters(Trainer._build_model(cfg)) == 7_593_913
