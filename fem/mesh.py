@@ -31,6 +31,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 from pathlib import Path
 
@@ -158,7 +160,8 @@ def load_mesh(path: str | Path) -> skfem.MeshTet:
     if not path.is_file():
         raise MeshError(f"mesh file {str(path)!r} does not exist")
     try:
-        mio = meshio.read(path)
+        with contextlib.redirect_stdout(io.StringIO()):  # meshio prints blank lines/notes while reading .msh
+            mio = meshio.read(path)
     except (Exception, SystemExit) as exc:  # meshio raises many types, and sys.exit()s on bad .msh
         why = "meshio could not parse it" if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}"
         raise MeshError(f"mesh file {str(path)!r} could not be read ({why})") from None

@@ -32,6 +32,9 @@ def atomic_path(path: str | Path, overwrite: bool = True):
         raise InputError(f"output folder {str(parent)!r} is not writable")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
     os.close(fd)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file private (0600); outputs are ordinary files
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -131,3 +131,8 @@ def test_cube_side_refuses_a_box():
     m2 = type(m)(m.p * np.array([[1.0], [2.0], [1.0]]), m.t)
     with pytest.raises(MeshError, match="not a cube"):
         cube_side(m2)
+
+
+def test_loading_prints_nothing(capsys):
+    load_mesh(MESHES / "cube_gmsh_h0.5_L2.msh")
+    assert capsys.readouterr().out == ""
