@@ -39,8 +39,7 @@ import math
 import torch
 
 
-@functools.lru_cache(maxsize=128)
-def _dct1_matrices(n: int, m: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def _dct1_build(n: int, m: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     if n == 1:  # a single node: the constant mode only
         one = torch.ones(1, 1, dtype=dtype, device=device)
         return one, one
@@ -58,6 +57,9 @@ def _dct1_matrices(n: int, m: int, device: torch.device, dtype: torch.dtype) -> 
     return fwd.to(device=device, dtype=dtype).contiguous(), inv.to(device=device, dtype=dtype).contiguous()
 
 
+_dct1_cached = functools.lru_cache(maxsize=128)(_dct1_build)
+
+
 def dct1_matrices(n: int, m: int, device=None, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """The truncated DCT-I pair of an n-node axis: ``forward`` of shape (m, n) and ``inverse`` of shape (n, m).
 
@@ -67,7 +69,9 @@ def dct1_matrices(n: int, m: int, device=None, dtype=torch.float32) -> tuple[tor
     """
     if not 1 <= m <= n:
         raise ValueError(f"DCT-I of {n} nodes keeps 1..{n} modes, got {m}")
-    return _dct1_matrices(int(n), int(m), torch.device(device or "cpu"), dtype)
+    args = (int(n), int(m), torch.device(device or "cpu"), dtype)
+    # under torch.compile the matrices are built in the graph (constants); eagerly they come from a cache
+    return _dct1_build(*args) if torch.compiler.is_compiling() else _dct1_cached(*args)
 
 
 def _along(x: torch.Tensor, mats: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:

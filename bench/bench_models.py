@@ -1,0 +1,173 @@
+"""Model benchmark: forward+backward time and peak memory of every registered model, as ratios to FNO.
+
+    python bench/bench_models.py                         # n = 32, batch 8, CUDA if present else CPU
+    python bench/bench_models.py --device cpu --repeats 2 --models fno hamno
+    python bench/bench_models.py --device cuda --scaling --bf16 --compile   # + HAMNO at n = 32, 64, 128
+
+Each model is built at its default (paper-sized) configuration and trained for one step on a random batch
+``(batch, 5, n, n, n)``: ``loss = mean(model(u)^2)``, ``loss.backward()``. Time is the median of ``--repeats``
+steps after ``--warmup`` steps (CUDA synchronised). Every model runs in its own fresh process, so that its
+memory figure is not polluted by the others:
+
+* CUDA: ``torch.cuda.max_memory_allocated`` during the steps minus the memory held before them (parameters and
+  the input) -- the activations, gradients and workspaces the step needs (tensor memory, not the caching
+  allocator's reserve).
+* CPU: growth of the process's peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) across the
+  steps -- everything the step touched (tensors, allocator caches, oneDNN workspaces); ``tracemalloc`` does
+  not see torch's allocations. Coarser than the CUDA figure, comparable between models of one run.
+
+Ratios are against FNO measured in the same run. ``--scaling`` (CUDA) adds HAMNO at n = 32, 64, 128 in float32,
+and with ``--bf16`` (bf16 autocast; spectral layers stay float32) and/or ``--compile`` (``torch.compile``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import statistics
+import sys
+import time
+
+
+def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup: int, bf16: bool, compile_: bool,
+                threads: int | None = None):
+    """Runs in a child process: (params, median step seconds, peak step memory in MiB) or an error string."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    from pihamno.models import build_model, count_parameters
+
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    model = build_model(name).to(dev)
+    params = count_parameters(model)
+    net = torch.compile(model) if compile_ else model
+    u = torch.randn(batch, model.T_in, n, n, n, device=dev)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+
+    def step():
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            loss = net(u).float().square().mean()
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    try:
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(dev)
+            base = torch.cuda.memory_allocated(dev)
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        for _ in range(warmup):
+            step()
+        sync()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            step()
+            sync()
+            times.append(time.perf_counter() - t0)
+        if cuda:
+            mem = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+        else:
+            mem = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
+    except torch.OutOfMemoryError:
+        return params, None, "OOM"
+    return params, statistics.median(times), mem
+
+
+def _child(queue, args):
+    try:
+        queue.put(_step_stats(*args))
+    except BaseException as exc:  # report, never hang the parent
+        queue.put((None, None, f"{type(exc).__name__}: {exc}"))
+
+
+def measure(*args):
+    """``_step_stats`` in a fresh spawned process (own memory high-water mark, own CUDA context)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(queue, args))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def _fmt(value, unit="", digits=0):
+    return f"{value:.{digits}f}{unit}" if isinstance(value, (int, float)) else str(value)
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from pihamno.models import available_models
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--n", type=int, default=32, help="grid nodes per axis (default 32)")
+    p.add_argument("--batch", type=int, default=8, help="batch size (default 8)")
+    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N (default: cuda if available else cpu)")
+    p.add_argument("--repeats", type=int, default=None, help="timed steps per model (default 10 on CUDA, 2 on CPU)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 3 on CUDA, 1 on CPU)")
+    p.add_argument("--models", nargs="+", default=None, help=f"subset of {available_models()} (FNO is always run)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per model process (default: torch's)")
+    p.add_argument("--scaling", action="store_true", help="CUDA: also HAMNO at n = 32, 64, 128")
+    p.add_argument("--bf16", action="store_true", help="with --scaling: add bf16-autocast runs")
+    p.add_argument("--compile", action="store_true", help="with --scaling: add torch.compile runs")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cuda = device.startswith("cuda")
+    repeats = args.repeats or (10 if cuda else 2)
+    warmup = args.warmup if args.warmup is not None else (3 if cuda else 1)
+    names = args.models or available_models()
+    names = ["fno"] + [m for m in names if m != "fno"]
+    unknown = [m for m in names if m not in available_models()]
+    if unknown:
+        p.error(f"unknown model(s) {unknown}; choose from {available_models()}")
+
+    mem_what = "peak CUDA tensor memory of a step" if cuda else "peak RSS growth over the steps"
+    print(f"# models, forward+backward, n = {args.n}, batch {args.batch}, {device}, "
+          f"median of {repeats} after {warmup} warm-up, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"# memory: {mem_what} (MiB); ratios against FNO of this run\n")
+    print("| model | parameters | step time | x FNO | memory (MiB) | x FNO |")
+    print("|---|---:|---:|---:|---:|---:|")
+    ref = None
+    for name in names:
+        params, t, mem = measure(name, args.n, args.batch, device, repeats, warmup, False, False, args.threads)
+        if name == "fno":
+            ref = (t, mem)
+        rt = t / ref[0] if isinstance(t, float) and isinstance(ref[0], float) else "-"
+        rm = mem / ref[1] if isinstance(mem, float) and isinstance(ref[1], float) and ref[1] > 0 else "-"
+        print(f"| {name} | {params if params is not None else '-':,} | {_fmt(t * 1e3 if t else t, ' ms')} | "
+              f"{_fmt(rt, '', 2)} | {_fmt(mem)} | {_fmt(rm, '', 2)} |", flush=True)
+
+    if args.scaling:
+        if not cuda:
+            print("\n# --scaling needs CUDA; skipped")
+            return 0
+        variants = [("fp32", False, False)]
+        variants += [("bf16", True, False)] if args.bf16 else []
+        variants += [("fp32+compile", False, True)] if args.compile else []
+        variants += [("bf16+compile", True, True)] if args.bf16 and args.compile else []
+        print(f"\n# HAMNO scaling, batch {args.batch}; ratios against fp32 eager at the same n\n")
+        print("| n | variant | step time | x fp32 | memory (MiB) | x fp32 |")
+        print("|---:|---|---:|---:|---:|---:|")
+        for n in (32, 64, 128):
+            base = None
+            for label, bf16, comp in variants:
+                _, t, mem = measure("hamno", n, args.batch, device, repeats, warmup, bf16, comp, args.threads)
+                if base is None:
+                    base = (t, mem)
+                rt = t / base[0] if isinstance(t, float) and isinstance(base[0], float) else "-"
+                rm = mem / base[1] if isinstance(mem, float) and isinstance(base[1], float) else "-"
+                print(f"| {n} | {label} | {_fmt(t * 1e3 if t else t, ' ms')} | {_fmt(rt, '', 2)} | {_fmt(mem)} | "
+                      f"{_fmt(rm, '', 2)} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
