@@ -10,6 +10,24 @@ from pathlib import Path
 from fem.errors import InputError
 
 
+def check_output(path: str | Path, overwrite: bool) -> Path:
+    """Make sure ``path`` can be written: not an existing file unless ``overwrite``, not a folder, its
+    parent folder created and writable. Returns the parent folder; raises :class:`InputError` otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"output {str(path)!r} is a directory; expected a file name")
+    if path.exists() and not overwrite:
+        raise InputError(f"output {str(path)!r} already exists; pass --overwrite to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create output folder {str(parent)!r}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"output folder {str(parent)!r} is not writable")
+    return parent
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, overwrite: bool = True):
     """Yield a temporary path beside ``path``; on success rename it onto ``path``, on error delete it.
@@ -20,16 +38,7 @@ def atomic_path(path: str | Path, overwrite: bool = True):
             write_everything(tmp)
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"output {str(path)!r} already exists; pass --overwrite to replace it")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InputError(f"cannot create output folder {str(parent)!r}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"output folder {str(parent)!r} is not writable")
+    parent = check_output(path, overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
     os.close(fd)
     umask = os.umask(0o022)

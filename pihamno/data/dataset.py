@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from fem.errors import InputError
+from pihamno.io import check_output
 from fem.schemes import PDEParams
 
 FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
@@ -253,17 +254,7 @@ def generate(
     out = Path(out)
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
-    if out.is_dir():
-        raise InputError(f"output {str(out)!r} is a directory; expected a file name such as data.h5")
-    if out.exists() and not overwrite:
-        raise InputError(f"output {str(out)!r} already exists; pass --overwrite to replace it")
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot create output folder {str(parent)!r}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"output folder {str(parent)!r} is not writable")
+    check_output(out, overwrite)
 
     attrs = spec.attrs(mesh_key(spec.mesh()))
     part = partial_path(out)
