@@ -68,7 +68,7 @@ def bench(device: torch.device, args) -> None:
     try:
         from pihamno.models import build_model
 
-        model = build_model("hamno", width=args.width, modes=8, n_layers=2, expansion=2, width_q=12, t_in=5).to(device)
+        model = build_model("hamno", width=args.width, modes=8, n_layers=2, expansion=2, width_q=12, T_in=5).to(device)
         x = torch.randn(B, 5, n, n, n, device=device)
 
         def hamno_step():
