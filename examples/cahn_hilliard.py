@@ -13,7 +13,7 @@ dt 1e-3, n 32, 101 frames instead):
   rather than two, which n = 16 can carry.
 * dt = 5e-3 between frames (5x the paper's; dt / eps^2 = 0.5 as in the paper's 1e-3 / 0.05^2 = 0.4),
   also the scheme step, so the physics loss vanishes on the data. Over 40 frames (t = 0.2) the interface
-  area falls by a third as small domains dissolve and the rest round off and merge, while int u stays
+  area falls by a third as small domains dissolve and the rest round off, while int u stays
   constant to round-off; the frames differ from a 10x finer time step by about 6% (relative L2).
 
 Run ``python examples/cahn_hilliard.py --help`` for the flags (scale, mesh, test functions, output folder).

@@ -6,7 +6,8 @@ Settings at the default size (n = 16, 61 frames; ``--scale paper`` uses the pape
 dt 5e-2, n 32, 101 frames instead):
 
 * eps = 0.15, L = 15 -- the paper's. The pattern's wavelength 2 pi spans about 6 cells of the h = 1 grid
-  (the discrete Laplacian's symbol at k = 1 is within 8% of -1); the cube holds about 2.4 wavelengths.
+  (along the grid axes the discrete Laplacian's symbol at k = 1 is within 8% of -1); the cube holds about
+  2.4 wavelengths.
 * dt = 0.3 between frames, six times the paper's 5e-2, over 60 frames (t = 18): the noise outside the
   unstable band |k| ~ 1 dies out in the first frames (rms 0.25 -> 0.16), then the band-limited pattern
   grows (rms 0.16 -> 0.24, its correlation with the saturated pattern of t = 60 from 0.47 to 0.87). It is

@@ -84,16 +84,21 @@ class Scale:
     train: tuple[str, ...] = ()
     check_trajectories: int | None = None  # None: check every trajectory
     workers: int = 1                        # processes generating the data
+    threads: int | None = None              # torch CPU threads (None: torch's default)
 
 
+# The small scales run torch on one CPU thread. Measured at the default size (HAMNO width 8, n = 16, batch 8):
+# 0.21 s per training step on one thread against 0.16 s on two of an idle 2-core machine, but 0.2-8 s on two
+# as soon as another process competes for the cores (OpenMP threads waiting on each other); smoke runs took
+# 3-30x longer on two threads under load.
 _SMALL = ("model.n_layers=1", "model.expansion=2")
 SCALES = {
     "smoke": Scale(8, 8, "small", _SMALL + (
         "data.n_train=2", "data.n_val=1", "data.n_test=1", "model.width=2", "model.modes=2", "model.width_q=4",
-        "optim.epochs=1", "optim.steps_per_epoch=2", "optim.batch_size=2")),
+        "optim.epochs=1", "optim.steps_per_epoch=2", "optim.batch_size=2"), threads=1),
     "default": Scale(16, None, "small", _SMALL + (
         "data.n_train=12", "data.n_val=2", "data.n_test=4", "model.width=8", "model.modes=6", "model.width_q=8",
-        "optim.epochs=20", "optim.steps_per_epoch=20", "optim.batch_size=8")),
+        "optim.epochs=20", "optim.steps_per_epoch=20", "optim.batch_size=8"), threads=1),
     "paper": Scale(32, 101, "paper", check_trajectories=8, workers=max(1, os.cpu_count() or 1)),
 }
 
@@ -301,14 +306,13 @@ def stage_render(rollout: Path, out: Path, opts: Options) -> tuple[list[Path], s
 def run(ex: Example, opts: Options) -> dict:
     """Run every stage for ``ex`` with ``opts``; returns the summary (also written to ``OUT/summary.json``).
 
-    At the smoke scale torch runs on one CPU thread (restored afterwards): its n = 8 tensors gain nothing from
-    more, and on a shared 2-core machine two OpenMP threads made the smoke run 3-30x slower (measured).
+    torch uses the scale's number of CPU threads (:attr:`Scale.threads`) during the run, then the previous one.
     """
     import torch
 
     threads = torch.get_num_threads()
-    if opts.scale == "smoke":
-        torch.set_num_threads(1)
+    if SCALES[opts.scale].threads:
+        torch.set_num_threads(SCALES[opts.scale].threads)
     try:
         return _run(ex, opts)
     finally:
@@ -410,11 +414,22 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(ex: Example, prog: str | None = None) -> argparse.ArgumentParser:
     """The flags every example takes."""
+    import textwrap
+
+    settings = ", ".join(f"{k} = {v:g}" for k, v in ex.params.items())
+    family = ex.ic or "the PDE's default family"
+    ic = f", initial conditions: {family}" + (
+        " with " + ", ".join(f"{k} = {v:g}" for k, v in ex.ic_params.items()) if ex.ic_params else "")
+    description = (
+        f"{ex.title}: the whole pihamno pipeline -- reference data (checked with check-data), HAMNO (lambda = 0) "
+        "and PI-HAMNO (lambda = 0.25) trained on it, autoregressive rollouts on held-out test trajectories, a "
+        "ParaView export and PNG pictures -- then a summary table.\n\n"
+        f"PDE settings at the default and smoke scales: {settings}, {ex.frames} frames at the default scale{ic} "
+        "(the script's docstring says why); --scale paper uses the paper's."
+    )
     p = _Parser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=f"{ex.title}: the whole pihamno pipeline -- reference data (checked with check-data), HAMNO "
-        "(lambda = 0) and PI-HAMNO (lambda = 0.25) trained on it, autoregressive rollouts on held-out test "
-        "trajectories, a ParaView export and PNG pictures -- then a summary table.",
+        description="\n\n".join(textwrap.fill(part, 100) for part in description.split("\n\n")),
         epilog=f"""output folder (--out, default runs/{ex.pde}):
   data.h5, check.json             reference data and its check-data report
   hamno/, pihamno/                training runs (config.toml, last.pt, best.pt, metrics.csv)

@@ -127,3 +127,15 @@ def test_help_explains_flags_and_resuming(capsys):
     for word in ("--scale", "--smoke", "--split", "--mesh", "--element", "--weak", "--out", "--seed", "--device",
                  "resuming", "runs/ch"):
         assert word in text, word
+
+
+@pytest.mark.slow
+def test_render_stage_without_opengl_skips_only_the_3d_pictures(smoke_runs, tmp_path, monkeypatch):
+    import pihamno.rendering
+    from pihamno.pipeline import Options, stage_render
+
+    monkeypatch.setattr(pihamno.rendering, "rendering_problem", lambda: "off-screen rendering is unavailable: test")
+    rollout = smoke_runs["allen_cahn"][1] / "pihamno" / "eval" / "rollout.h5"
+    files, note = stage_render(rollout, tmp_path / "figs", Options(scale="smoke", quiet=True))
+    assert note is not None and "skipped" in note
+    assert {p.name for p in files} == {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png"}
