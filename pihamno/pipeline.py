@@ -282,7 +282,7 @@ def stage_export(rollout: Path, out: Path, opts: Options) -> list[Path]:
 def stage_render(rollout: Path, out: Path, opts: Options) -> tuple[list[Path], str | None]:
     """``figures/<model>/``: PNGs of trajectory 0 at the first (given), middle and last frame.
     Returns (files, note): without OpenGL the 3D interfaces are skipped and ``note`` says why."""
-    from pihamno.evaluation.rollout_io import read_rollout
+    from pihamno.evaluation.rollout_io import read_rollout, rollout_size
     from pihamno.rendering import WHAT, render_rollout, rendering_problem
 
     problem = rendering_problem()
@@ -295,8 +295,6 @@ def stage_render(rollout: Path, out: Path, opts: Options) -> tuple[list[Path], s
     if not opts.overwrite and wanted <= {p.name for p in existing} and all(_newer(p, rollout) for p in existing):
         log(f"  reusing {out}")
         return existing, note
-    from pihamno.evaluation.rollout_io import rollout_size
-
     r = read_rollout(rollout, trajectories=list(range(min(rollout_size(rollout), 8))))  # others: grey curves
     files = render_rollout(r, out, trajectory=0, what=what, overwrite=True, log=lambda s: log(f"  {s}"))
     return files, note
