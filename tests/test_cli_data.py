@@ -113,3 +113,11 @@ def test_help_lists_the_verbs(capsys):
         main(["--help"])
     text = capsys.readouterr().out
     assert "generate" in text and "check-data" in text
+
+
+def test_generate_warns_when_stabilisation_dominates_the_step(tmp_path, capsys):
+    from pihamno.cli import main
+
+    assert main(["generate", "--pde", "sh", "--n", "8", "--dt", "1.0", "--frames", "2", "--quiet",
+                 "--out", str(tmp_path / "sh.h5")]) == 0
+    assert "exceeds 1/tau" in capsys.readouterr().err

@@ -50,6 +50,15 @@ def run(args: argparse.Namespace) -> int:
 
     pde = str(args.pde).lower()
     params = preset(pde, eps=args.eps, L=args.L, dt=args.dt, substeps=args.substeps, S=args.S, mass=args.mass)
+    if params.S * params.tau > 1.0:
+        import sys
+
+        print(
+            f"pihamno generate: warning: the stabilisation S = {params.S:g} exceeds 1/tau = {1 / params.tau:g}; the "
+            f"scheme then moves like a step of about {1 / (1 / params.tau + params.S):.3g} per step, so frames lag "
+            "the dynamics they are labelled with (energy stays stable). Use a smaller --dt or more --substeps.",
+            file=sys.stderr,
+        )
     overrides = dict(parse_param(t) for t in args.ic_param)
     spec = DatasetSpec(
         params=params, n=args.n, frames=args.frames, trajectories=args.trajectories, ic_family=args.ic,
