@@ -31,14 +31,7 @@ SPECTRAL = ("hamno", "fno", "ffno", "uno", "ufno")
 CASES = [(name, "fft") for name in TINY] + [(name, "dct") for name in SPECTRAL]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one thread is as fast, and it stays fast when the cores are shared (two spinning
-    OpenMP threads on a loaded 2-core machine made an 8^3 forward 100x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# torch runs on one thread in every test (tests/conftest.py).
 
 
 # Default sizes: real scalars (complex weights twice) and counting complex weights once (the paper's print).

@@ -12,14 +12,7 @@ from pihamno.models.layers.transforms import dct1_matrices, dct3, idct3
 
 D = torch.float64
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one thread is as fast, and it stays fast when the cores are shared (two spinning
-    OpenMP threads on a loaded 2-core machine made an 8^3 forward 100x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# torch runs on one thread in every test (tests/conftest.py).
 
 
 
