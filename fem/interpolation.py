@@ -60,23 +60,23 @@ def grid_to_points(points: np.ndarray, n: int, L: float) -> sp.csr_matrix:
     return P
 
 
-def grid_to_dofs(ops: Operators, n: int) -> sp.csr_matrix | None:
-    """Grid field -> finite-element coefficients, ``(ndofs, n**3)``; ``None`` when it is the identity."""
+def _grid_map(ops: Operators, n: int, name: str, build) -> sp.csr_matrix | None:
+    """The map ``name`` between the n^3 grid and the dofs of ``ops``, built once by ``build(L)`` and cached
+    on ``ops``; ``None`` for P1 on a mesh whose nodes are that grid (the map is the identity)."""
     L = cube_side(ops.mesh)
     if ops.element == "P1" and is_grid_mesh(ops.mesh, n, L):
         return None
-    key = ("grid_to_dofs", n)
+    key = (name, n)
     if key not in ops._probes:
-        ops._probes[key] = grid_to_points(ops.doflocs, n, L)
+        ops._probes[key] = build(L)
     return ops._probes[key]
+
+
+def grid_to_dofs(ops: Operators, n: int) -> sp.csr_matrix | None:
+    """Grid field -> finite-element coefficients, ``(ndofs, n**3)``; ``None`` when it is the identity."""
+    return _grid_map(ops, n, "grid_to_dofs", lambda L: grid_to_points(ops.doflocs, n, L))
 
 
 def dofs_to_grid(ops: Operators, n: int) -> sp.csr_matrix | None:
     """Finite-element function -> its values at the n^3 grid nodes, ``(n**3, ndofs)``; ``None`` if identity."""
-    L = cube_side(ops.mesh)
-    if ops.element == "P1" and is_grid_mesh(ops.mesh, n, L):
-        return None
-    key = ("dofs_to_grid", n)
-    if key not in ops._probes:
-        ops._probes[key] = sp.csr_matrix(ops.basis.probes(grid_points(n, L)))
-    return ops._probes[key]
+    return _grid_map(ops, n, "dofs_to_grid", lambda L: sp.csr_matrix(ops.basis.probes(grid_points(n, L))))
