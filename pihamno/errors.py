@@ -119,7 +119,8 @@ def validation_error(exc, name_of: Callable[[tuple], str], known: Callable[[tupl
     if t in ("finite_number",):
         return InputError(f"{name} must be a finite number, got {value!r}")
     if t == "value_error":
-        return InputError(f"{name}: {str(ctx.get('error', first['msg']))}")
+        text = str(ctx.get("error", first["msg"]))
+        return InputError(text if text.startswith("[") or not name else f"{name} {text}")
     expected = _expected_type(first)
     if expected:
         return InputError(f"{name} must be {expected}, got {value!r}")

@@ -25,11 +25,9 @@ def _worker(rank: int, world: int, port: int, tmp_path, data: str) -> None:
     torch.set_num_threads(1)
     register_test_model()
     from pihamno.training.distributed import shutdown
-    from pihamno.training.trainer import Trainer
 
     cfg = make_config(tmp_path / "ddp", data, **OVER)
-    torch.manual_seed(cfg.run.seed)
-    tr = Trainer(cfg, model=LinearStep(), quiet=True)
+    tr = make_trainer(cfg)
     assert tr.env.world == world and tr.env.rank == rank and tr.val_trajs.shape[0] == 1  # validation sharded
     res = tr.fit()
     torch.save({"state": tr.model.state_dict(), "best": res["best"]["score"]}, tmp_path / f"rank{rank}.pt")

@@ -10,9 +10,9 @@ import torch
 from fem.errors import InputError
 from pihamno.evaluation.aggregate import aggregate, combine
 from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
-from pihamno.evaluation.metrics import grid_weights, rel_l2, summary
 from pihamno.evaluation.rollout_io import read_rollout
-from pihamno.training.processor import FieldProcessor
+from pihamno.evaluation.statistics import summary
+from pihamno.stepping import FieldProcessor, grid_weights, rel_l2
 from test_training import A, T_IN, LinearStep, decay_data, register_test_model, write_dataset
 
 FRAMES = 12
@@ -45,7 +45,7 @@ def test_exact_model_has_zero_error(tmp_path, dataset):
 
 def test_known_perturbation_matches_hand_computation(tmp_path, dataset):
     delta = 0.01
-    m = evaluate_model(scaled_model(delta), FieldProcessor(), T_IN, dataset, tmp_path / "ev", "1-3",
+    m = evaluate_model(scaled_model(delta), FieldProcessor(), T_IN, dataset, tmp_path / "ev", "1:4",
                        device="cpu", batch_size=2, quiet=True)
     # frame f >= T_in is (A(1+delta))^(f-T_in+1) u_{T_in-1}: rel-L2 = (1+delta)^(f-T_in+1) - 1, in any norm
     k = np.arange(1, FRAMES - T_IN + 1)
@@ -84,11 +84,11 @@ def test_rel_l2_weights_and_summary():
 
 def test_parse_trajectories():
     assert parse_trajectories("all", 3).tolist() == [0, 1, 2]
-    assert parse_trajectories("4, 0-2,1", 5).tolist() == [0, 1, 2, 4]
+    assert parse_trajectories("4, 0:3,1", 5).tolist() == [0, 1, 2, 4]
     assert parse_trajectories("test", 9, [7, 3]).tolist() == [3, 7]
-    with pytest.raises(InputError, match="trajectory 5 does not exist; the dataset has 5"):
+    with pytest.raises(InputError, match="trajectory 5 does not exist: there are 5 trajectories"):
         parse_trajectories("5", 5)
-    with pytest.raises(InputError, match="is not 'all', 'test' or a list"):
+    with pytest.raises(InputError, match="'first' is not an integer"):
         parse_trajectories("first", 5)
     with pytest.raises(InputError, match="needs a training checkpoint"):
         parse_trajectories("test", 5)

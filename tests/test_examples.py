@@ -23,9 +23,7 @@ def load_example(name: str):
 
 
 def run_example(name: str, *args: str) -> int:
-    from pihamno.pipeline import main
-
-    return main(load_example(name).EXAMPLE, list(args))
+    return load_example(name).main(list(args))
 
 
 def finite_stats(stats: dict) -> bool:
@@ -132,10 +130,10 @@ def test_help_explains_flags_and_resuming(capsys):
 @pytest.mark.slow
 def test_render_stage_without_opengl_skips_only_the_3d_pictures(smoke_runs, tmp_path, monkeypatch):
     import pihamno.rendering
-    from pihamno.pipeline import Options, stage_render
+    from pihamno.workflows import render
 
     monkeypatch.setattr(pihamno.rendering, "rendering_problem", lambda: "off-screen rendering is unavailable: test")
     rollout = smoke_runs["allen_cahn"][1] / "pihamno" / "eval" / "rollout.h5"
-    files, note = stage_render(rollout, tmp_path / "figs", Options(scale="smoke", quiet=True))
+    files, note = render(rollout, tmp_path / "figs")
     assert note is not None and "skipped" in note
     assert {p.name for p in files} == {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png"}

@@ -9,7 +9,8 @@ import pytest
 from fem.errors import InputError
 from pihamno.cli import main
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
-from pihamno.export import dataset_series, export_series, mesh_target, parse_frames, rollout_series
+from pihamno.export import dataset_series, export_series, mesh_target, rollout_series
+from pihamno.selection import select
 from pihamno.export.pvd import read_pvd
 
 N, F, L, DT = 9, 4, 2.0, 0.25
@@ -34,14 +35,16 @@ def rollout_file(tmp_path):
     return path
 
 
-def test_parse_frames():
-    assert parse_frames("0:101:10", 101).tolist() == list(range(0, 101, 10))
-    assert parse_frames("::-1", 3).tolist() == [0, 1, 2]
-    assert parse_frames("-1, 2,2", 5).tolist() == [2, 4]
-    assert parse_frames("all", 2).tolist() == [0, 1]
-    for bad in ("1:x", "5", "0:3:0", "3:", "1,2:3", "a"):
+def test_frame_selection():
+    """One selection syntax for every verb (pihamno.selection): indices, slices and mixes of both."""
+    assert select("0:101:10", 101).tolist() == list(range(0, 101, 10))
+    assert select("::-1", 3).tolist() == [0, 1, 2]
+    assert select("-1, 2,2", 5).tolist() == [2, 4]
+    assert select("all", 2).tolist() == [0, 1]
+    assert select("1,2:3", 3).tolist() == [1, 2]
+    for bad in ("1:x", "5", "0:3:0", "3:", "1,,2", "a", "1:2:3:4"):
         with pytest.raises(InputError, match="frame"):
-            parse_frames(bad, 3)
+            select(bad, 3)
 
 
 def test_grid_export_reads_back_with_pyvista(rollout_file, tmp_path):
@@ -187,7 +190,7 @@ def test_cli_export(rollout_file, tmp_path, capsys):
     bad = [
         (["--rollout", str(tmp_path / "missing.h5")], "does not exist"),
         (["--rollout", str(rollout_file), "--frames", "0:x"], "bad frame selection"),
-        (["--rollout", str(rollout_file), "--frames", "9"], "out of range"),
+        (["--rollout", str(rollout_file), "--frames", "9"], "frame 9 does not exist"),
         (["--rollout", str(rollout_file), "--trajectory", "7"], "trajectory 7"),
         (["--rollout", str(rollout_file), "--on", "grid", "--split", "five"], "--on mesh"),
         (["--rollout", str(rollout_file)], "already exists"),  # out exists, no --overwrite

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from fem.errors import InputError
-from pihamno.training.config import load_config
+from pihamno.config import load_config
+from pihamno.errors import InputError
 from pihamno.training.windows import WindowSampler, gather_windows, split_trajectories
 
 A = 0.9
@@ -85,11 +85,17 @@ def make_config(tmp_path, data, **over):
     return load_config(overrides=[f"{k}={v}" for k, v in base.items()])
 
 
-def make_trainer(cfg, model=None, **kw):
-    from pihamno.training.trainer import Trainer
+def make_trainer(cfg, model=None, resume=None, quiet=True, **kw):
+    """The trainer :func:`pihamno.config.train` would run (continuing the checkpoint ``resume``), config.toml written."""
+    from pihamno.config.build import build_trainer, write_run_config
+    from pihamno.training.checkpoint import load_training_checkpoint
 
     torch.manual_seed(cfg.run.seed)
-    return Trainer(cfg, model=model if model is not None else LinearStep(cfg.data.T_in), quiet=True, **kw)
+    state = load_training_checkpoint(resume) if resume is not None else None
+    model = model if model is not None else LinearStep(cfg.data.T_in)
+    trainer = build_trainer(cfg, state=state, checkpoint=resume, model=model, quiet=quiet, **kw)
+    write_run_config(trainer, cfg)
+    return trainer
 
 
 # ----------------------------------------------------------------------------- splits and windows
@@ -152,7 +158,8 @@ class StubPhysics:
 def test_objective_combination_and_lambda_zero():
     from types import SimpleNamespace
 
-    from pihamno.training.losses import Objective, build_physics
+    from pihamno.config import build_physics
+    from pihamno.training.losses import Objective
 
     prev, true = torch.rand(2, 3, 3, 3), torch.rand(2, 3, 3, 3)
     pred = true + 0.1
@@ -162,7 +169,7 @@ def test_objective_combination_and_lambda_zero():
     expect = 0.75 * 0.01 + 0.25 * (0.02 * strong + 0.04 * 2 * strong)
     assert torch.allclose(loss, expect) and torch.allclose(parts["data"], torch.tensor(0.01))
     # lam = 0: no physics object is built, none is called
-    assert build_physics(SimpleNamespace(lam=0.0), {}, 8, torch.device("cpu")) is None
+    assert build_physics(SimpleNamespace(physics=SimpleNamespace(lam=0.0)), {}, 8, torch.device("cpu")) is None
     loss0, parts0 = Objective(0.0, 1.0, 1.0, "mse", None)(prev, pred, true)
     assert torch.allclose(loss0, torch.tensor(0.01)) and parts0["strong"] == 0
     rel = Objective(0.0, 1.0, 1.0, "rel_l2")(prev, pred, true)[0]
@@ -254,7 +261,8 @@ def test_resume_after_kill_is_exact(tmp_path, monkeypatch):
 
 
 def test_nan_guard_keeps_last_good_checkpoint(tmp_path, monkeypatch):
-    from pihamno.training.trainer import Trainer, TrainingDiverged
+    from pihamno.errors import TrainingDiverged
+    from pihamno.training.trainer import Trainer
 
     data = write_dataset(tmp_path / "d.h5", decay_data())
     tr = make_trainer(make_config(tmp_path, data))
@@ -296,10 +304,8 @@ def test_pushforward_unrolls_before_the_loss(tmp_path):
 def test_bf16_and_compile_are_ignored_on_cpu(tmp_path):
     data = write_dataset(tmp_path / "d.h5", decay_data())
     cfg = make_config(tmp_path, data, **{"run.bf16": "true", "run.compile": "true", "optim.epochs": 1})
-    from pihamno.training.trainer import Trainer
-
     with pytest.warns(UserWarning, match="acts on CUDA only"):
-        tr = Trainer(cfg, model=LinearStep(), quiet=False)
+        tr = make_trainer(cfg, quiet=False)
     assert tr.bf16 is False and tr.compile is False
     tr.quiet = True
     tr.fit()

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="HDF5 dataset to evaluate on (any file: the training one, an OOD set, ...)")
     p.add_argument("--trajectories", default=None,
                    help="'test' (the checkpoint's test split; default on its training file), 'all' (default on "
-                   "another file) or indices like '0,3,10-19'")
+                   "another file) or a selection like '0,3,10:20' (indices and start:stop slices)")
     p.add_argument("--out", help="output folder")
     p.add_argument("--device", default="auto", help="'auto' (cuda if present), 'cpu', 'cuda', 'cuda:N'")
     p.add_argument("--batch-size", type=int, default=8, help="trajectories rolled out together (default 8)")
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.checkpoint or not args.data:
         raise InputError("pihamno evaluate needs --checkpoint CKPT and --data FILE (or --aggregate DIR ...)")
-    from pihamno.evaluation.evaluate import evaluate
+    from pihamno.config import evaluate_checkpoint
 
-    m = evaluate(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size)
+    m = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size)
     r = m["rollout"]
     print(f"{len(m['trajectories'])} trajectories ({m['selection']}), {m['frames']} frames, {m['n_given']} given")
     print(f"rollout rel-L2: mean over frames {r['rel_l2_mean']['mean']:.4g} "

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--data", metavar="FILE", help="dataset HDF5 file with u (trajectories, frames, n, n, n)")
     p.add_argument("--trajectory", type=int, default=0, metavar="K", help="trajectory index in the file (default 0)")
     p.add_argument("--frames", default="all",
-                   help="frames to write: 'all' (default), a list '0,5,10' or a slice '0:101:10' (stop exclusive)")
+                   help="frames to write: 'all' (default), a list '0,5,10', a slice '0:101:10' (stop exclusive) or a mix '0:10,50'")
     p.add_argument("--on", choices=["grid", "mesh"], default=None,
                    help="write on the node grid (.vti, default) or on a tetrahedral mesh (.vtu)")
     p.add_argument("--split", choices=["kuhn", "five"], default=None,

@@ -1,4 +1,4 @@
-"""``pihamno train``: train a model from a TOML config (see :mod:`pihamno.training.config` and docs/training.md)."""
+"""``pihamno train``: train a model from a TOML config (see :mod:`pihamno.config.schema` and docs/training.md)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "score, metrics.csv, config.toml and (if installed) TensorBoard events under run.out. "
         "Multi-GPU: torchrun --nproc_per_node=G -m pihamno train --config FILE.",
     )
-    p.add_argument("--config", help="TOML config file (examples/configs/*.toml); optional with --resume")
+    p.add_argument("--config", help="TOML config file, or the name of a shipped config (ac_small, ac_hamno, ac_pihamno, "
+                   "ac_physics_only, and the same for ch and sh; see pihamno/configs/); optional with --resume")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config key, value as a TOML literal (repeatable), e.g. --set optim.lr=1e-3")
     p.add_argument("--epochs", type=int, help="shortcut for --set optim.epochs=N")
@@ -43,38 +44,40 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from fem.errors import InputError
-    from pihamno.training.checkpoint import load_training_checkpoint, resolve_resume
-    from pihamno.training.config import from_dict, load_config
+    from pihamno.config import from_dict, train
+    from pihamno.config.build import resolve_checkpoint
+    from pihamno.config.shipped import config_from_argument
+    from pihamno.errors import InputError, TrainingDiverged
+    from pihamno.training.checkpoint import load_training_checkpoint
     from pihamno.training.distributed import init_distributed, shutdown
-    from pihamno.training.trainer import Trainer, TrainingDiverged
 
     overrides = _overrides(args)
-    resume = None
+    resume = "never"
     if args.resume is not None:
         if args.config is None and args.resume == "auto" and args.out is None:
             raise InputError("--resume without a checkpoint needs --config or --out to find RUN_OUT/last.pt")
-        out = args.out if args.out is not None else load_config(args.config, overrides).run.out if args.config else "."
-        resume = resolve_resume(args.resume, out)
+        if args.resume == "auto":
+            out = args.out if args.out is not None else config_from_argument(args.config, overrides).run.out
+            resume = resolve_checkpoint(out, out)
+        else:
+            resume = resolve_checkpoint(args.resume, ".")
         if args.config is None:
             saved = load_training_checkpoint(resume)["config"]
             cfg = from_dict(saved, f"the config of {resume}", overrides)
         else:
-            cfg = load_config(args.config, overrides)
+            cfg = config_from_argument(args.config, overrides)
     elif args.config is None:
-        raise InputError("pihamno train needs --config FILE.toml (or --resume RUN_DIR)")
+        raise InputError("pihamno train needs --config FILE.toml or a shipped config name (or --resume RUN_DIR)")
     else:
-        cfg = load_config(args.config, overrides)
+        cfg = config_from_argument(args.config, overrides)
 
     env = init_distributed(cfg.run.device)
     try:
-        trainer = Trainer(cfg, resume=resume, env=env, overwrite=args.overwrite)
         if env.is_main:
-            state = f"resuming at epoch {trainer.epoch}" if resume else "starting"
-            print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), "
-                  f"{len(trainer.split['train'])} train / {len(trainer.split['val'])} val trajectories, "
-                  f"out {cfg.run.out}", file=sys.stderr)
-        result = trainer.fit()
+            state = f"resuming {resume}" if resume != "never" else "starting"
+            print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), out {cfg.run.out}",
+                  file=sys.stderr)
+        result = train(cfg, resume=resume, overwrite=args.overwrite, env=env)
     except TrainingDiverged as exc:
         if env.is_main:
             print(f"pihamno: error: {exc}", file=sys.stderr)
@@ -82,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         shutdown(env)
     if env.is_main:
-        best = result["best"]
+        best = result.best
         best_txt = f"best val {best['score']:.4g} at epoch {best['epoch']}" if best["epoch"] > 0 else "no validation"
-        print(f"pihamno train: done, {result['epoch']} epochs / {result['step']} steps, last loss "
-              f"{result['last'].get('loss', float('nan')):.4g}, {best_txt}; checkpoints in {cfg.run.out}")
+        loss = result.last.get("loss")
+        loss_txt = f", last epoch's loss {loss:.4g}" if loss is not None else ""
+        print(f"pihamno train: done, {result.epoch} epochs / {result.step} steps{loss_txt}, {best_txt}; "
+              f"checkpoints in {cfg.run.out}")
     return 0

@@ -6,6 +6,15 @@
 * :mod:`pihamno.data.checks` -- the discrete-residual, mass, energy and consistency checks of ``check-data``.
 """
 
-from pihamno.data.dataset import DatasetSpec, dataset_info, generate, load_trajectories, partial_path, read_metadata
+from pihamno.data.dataset import (
+    DatasetSpec,
+    dataset_info,
+    dataset_shape,
+    generate,
+    load_trajectories,
+    partial_path,
+    read_metadata,
+    settings_differences,
+)
 
-__all__ = ["DatasetSpec", "dataset_info", "generate", "load_trajectories", "partial_path", "read_metadata"]
+__all__ = ["DatasetSpec", "dataset_info", "dataset_shape", "generate", "load_trajectories", "partial_path", "read_metadata", "settings_differences"]

@@ -208,3 +208,28 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
     report["ok"] = all(c["status"] != "FAIL" for c in checks)
     report["checked_trajectories"] = T
     return report
+
+
+def format_report(rep: dict) -> str:
+    """A human-readable table of one report of :func:`pihamno.data.checks.check_dataset`."""
+    m = rep["metadata"]
+    where = f"mesh {m.get('mesh_file')}" if m.get("mesh_file") else f"{m.get('split')} mesh"
+    lines = [
+        f"{rep['path']}: {m.get('pde')} eps={m.get('eps')} L={m.get('L')} n={m.get('n')} dt={m.get('dt')} "
+        f"substeps={m.get('substeps')} S={m.get('S')} {m.get('scheme')} ({where}, {m.get('element')}); "
+        f"{m.get('trajectories')} trajectories x {m.get('frames')} frames, ic={m.get('ic_family')}, "
+        f"checked {rep.get('checked_trajectories', 0)}",
+        f"  {'check':<11} {'status':<6} {'value':>9} {'limit':>9}  note",
+    ]
+    for c in rep["checks"]:
+        lines.append(f"  {c['name']:<11} {c['status']:<6} {_fmt(c['value']):>9} {_fmt(c['limit']):>9}  {c['note']}")
+    lines.append(f"  => {'all checks passed' if rep['ok'] else 'FAILED'}")
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.2e}"
+    return str(v)

@@ -39,8 +39,8 @@ from fem.schemes import PDEParams
 
 FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
 MIN_N = 4
-#: attributes that do not take part in the resume check
-_NOT_FINGERPRINT = {"created"}
+#: attributes that do not take part in the settings comparison (resume, reuse)
+_NOT_FINGERPRINT = {"created", "pihamno_version"}
 
 
 @dataclass(frozen=True)
@@ -209,17 +209,32 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
             path.unlink()
             return None
         raise InputError(f"partial file {str(path)!r} is unreadable ({exc}); delete it or pass --overwrite") from None
-    diff = [k for k in attrs if k not in _NOT_FINGERPRINT and old.get(k) != _plain(attrs[k])]
+    diff = _differences(old, attrs)
     if diff:
         if overwrite:
             path.unlink()
             return None
-        what = ", ".join(f"{k}: {old.get(k)!r} in the file, {_plain(attrs[k])!r} now" for k in diff[:3])
+        what = ", ".join(diff[:3])
         raise InputError(
             f"refusing to resume {str(path)!r}: it was made with different parameters ({what}); "
             "delete it or pass --overwrite"
         )
     return done
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    """``"key: old in the file, new now"`` for every fingerprint attribute that differs."""
+    return [f"{k}: {old.get(k)!r} in the file, {_plain(new[k])!r} now" for k in new
+            if k not in _NOT_FINGERPRINT and old.get(k) != _plain(new[k])]
+
+
+def settings_differences(path: str | Path, spec: DatasetSpec) -> list[str]:
+    """How the dataset at ``path`` differs from what ``spec`` would write (empty: the same settings)."""
+    from fem.assembly import mesh_key
+
+    with _open(path) as f:
+        old = {k: _plain(v) for k, v in f.attrs.items()}
+    return _differences(old, spec.attrs(mesh_key(spec.mesh())))
 
 
 def _commit(path: Path, result: dict) -> None:
@@ -375,3 +390,15 @@ def dataset_info(path: str | Path) -> dict:
         "size_bytes": Path(path).stat().st_size,
         "metadata": meta,
     }
+
+
+def dataset_shape(path: str | Path, meta: dict | None = None) -> tuple[int, int]:
+    """(trajectories, frames) of the dataset, from its metadata or the ``u`` dataset's shape."""
+    meta = read_metadata(path) if meta is None else meta
+    if "trajectories" in meta and "frames" in meta:
+        return int(meta["trajectories"]), int(meta["frames"])
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        shape = f["u"].shape
+    return int(shape[0]), int(shape[1])

@@ -1,0 +1,14 @@
+"""Evaluation of a trained model: autoregressive rollouts scored against reference trajectories.
+
+* :mod:`.evaluate` -- :func:`evaluate_model` (rollouts, one-step predictions, the report files);
+* :mod:`.report`, :mod:`.statistics` -- ``metrics.json`` / ``per_frame.csv`` and statistics over trajectories;
+* :mod:`.curves` -- free energy and mass of the predicted and reference frames;
+* :mod:`.rollout_io` -- the rollout file (``rollout.h5``) that export and rendering read;
+* :mod:`.aggregate` -- mean and spread of several evaluations (seeds).
+
+The rollout itself and the error metric are :mod:`pihamno.stepping`'s, shared with training's validation.
+"""
+
+from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
+
+__all__ = ["evaluate_model", "parse_trajectories"]

@@ -1,8 +1,8 @@
 """``evaluate``: roll a trained model out over whole trajectories of a dataset and write the report.
 
 For each selected trajectory (batched, no grad, on the chosen device) the first ``T_in`` frames are given
-and the model predicts every later frame from its own outputs (:func:`~.rollout.rollout`); the
-teacher-forced one-step predictions (:func:`~.rollout.one_step`) are scored too. Written to ``out``:
+and the model predicts every later frame from its own outputs (:func:`pihamno.stepping.rollout`); the
+teacher-forced one-step predictions (:func:`pihamno.stepping.one_step`) are scored too. Written to ``out``:
 
 * ``rollout.h5``   :mod:`~.rollout_io` format: reference, prediction, trajectory, rel_l2 and the energy/mass
   curves (when the dataset names its PDE);
@@ -11,92 +11,53 @@ teacher-forced one-step predictions (:func:`~.rollout.one_step`) are scored too.
 
 Any dataset works: an out-of-distribution set is just another file. Trajectory selection: ``"test"`` (the
 checkpoint's test split; the default when ``data`` is the file the model was trained on), ``"all"`` (the
-default for any other file), or a list such as ``"0,3,10-19"``.
+default for any other file), or a selection such as ``"0,3,10:20"`` (:mod:`pihamno.selection`).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.evaluation import report
-from pihamno.evaluation.metrics import grid_weights, rel_l2
-from pihamno.evaluation.rollout import one_step, rollout
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
-from pihamno.training.processor import FieldProcessor
+from pihamno.selection import select
+from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rollout
 
 
 def parse_trajectories(spec: str, n_total: int, test_split=None) -> np.ndarray:
-    """``"all"`` | ``"test"`` | ``"0,3,10-19"`` -> sorted unique indices in ``range(n_total)``."""
+    """``"test"`` (the checkpoint's test split) or a selection of :func:`pihamno.selection.select`
+    (``"all"``, ``"0,3,10:20"``) -> sorted unique indices in ``range(n_total)``."""
     spec = str(spec).strip()
-    if spec == "all":
-        return np.arange(n_total)
-    if spec == "test":
-        if test_split is None or len(test_split) == 0:
-            raise InputError("--trajectories test needs a training checkpoint with a test split; give indices or 'all'")
-        idx = np.asarray(test_split, dtype=np.int64)
-    else:
-        idx = []
-        try:
-            for part in filter(None, (p.strip() for p in spec.split(","))):
-                a, _, b = part.partition("-")
-                idx += list(range(int(a), int(b) + 1)) if b else [int(a)]
-        except ValueError:
-            raise InputError(f"--trajectories {spec!r} is not 'all', 'test' or a list like '0,3,10-19'") from None
-        idx = np.asarray(idx, dtype=np.int64)
-    if idx.size == 0:
-        raise InputError(f"--trajectories {spec!r} selects no trajectory")
+    if spec != "test":
+        return select(spec, n_total, "trajectory")
+    if test_split is None or len(test_split) == 0:
+        raise InputError("--trajectories test needs a training checkpoint with a test split; give indices or 'all'")
+    idx = np.unique(np.asarray(test_split, dtype=np.int64))
     bad = idx[(idx < 0) | (idx >= n_total)]
     if bad.size:
-        raise InputError(f"trajectory {int(bad[0])} does not exist; the dataset has {n_total} (0..{n_total - 1})")
-    return np.unique(idx)
-
-
-def _same_file(a, b) -> bool:
-    try:
-        return bool(a) and bool(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
-def evaluate(checkpoint: str | Path, data: str | Path, out: str | Path, trajectories: str | None = None,
-             device: str | None = None, batch_size: int = 8, quiet: bool = False) -> dict:
-    """Evaluate ``checkpoint`` on ``data``; write ``rollout.h5``, ``metrics.json``, ``per_frame.csv`` to ``out``.
-
-    The model, its normalisation (``payload["processor"]``), ``T_in`` and the test split come from the
-    checkpoint. Returns the metrics dict (as written to ``metrics.json``).
-    """
-    from pihamno.device import resolve_device
-    from pihamno.models.checkpoint import load_checkpoint
-
-    dev = resolve_device(device)
-    model, payload = load_checkpoint(checkpoint, map_location=dev)
-    T_in = int(payload.get("T_in", payload.get("config", {}).get("data", {}).get("T_in", 5)))
-    test_split = payload.get("split", {}).get("test")
-    if trajectories is None:
-        trained_on = payload.get("data", {}).get("path")
-        trajectories = "test" if test_split is not None and _same_file(trained_on, data) else "all"
-    return evaluate_model(
-        model, FieldProcessor.from_state(payload.get("processor")), T_in, data, out, trajectories,
-        test_split=test_split, device=dev, batch_size=batch_size, quiet=quiet,
-        info={"checkpoint": str(checkpoint), "model": str(payload.get("model_name", ""))},
-    )
+        raise InputError(f"trajectory {int(bad[0])} of the test split does not exist: there are {n_total} trajectories")
+    return idx
 
 
 def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int, data: str | Path,
                    out: str | Path, trajectories: str = "all", *, test_split=None, device=None,
                    batch_size: int = 8, quiet: bool = False, info: dict | None = None) -> dict:
-    """The evaluation of an in-memory ``model`` (see :func:`evaluate`); ``info`` is added to the outputs."""
+    """Roll ``model`` out over trajectories of ``data`` and write the report to ``out`` (module docstring).
+
+    ``processor`` is the model's normalisation and ``T_in`` its number of input frames (both from its
+    checkpoint: :func:`pihamno.config.load_trained`); ``trajectories`` selects what is scored (``test_split``
+    is the checkpoint's test split, for ``"test"``); ``info`` is added to the outputs. Returns the metrics dict
+    (as written to ``metrics.json``).
+    """
     from tqdm.auto import tqdm
 
-    from pihamno.data import load_trajectories, read_metadata
+    from pihamno.data import dataset_shape, load_trajectories, read_metadata
     from pihamno.device import resolve_device
     from pihamno.evaluation.curves import FieldCurves
-    from pihamno.training.windows import dataset_shape
 
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive, got {batch_size}")

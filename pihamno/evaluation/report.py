@@ -2,7 +2,7 @@
 
 Inputs are arrays over T trajectories and F frames; frames ``< n_given`` are the model's inputs (copies of
 the reference) and are excluded from every aggregate. Statistics over trajectories are those of
-:func:`pihamno.evaluation.metrics.summary` (mean, std, median, quartiles, min, max).
+:func:`pihamno.evaluation.statistics.summary` (mean, std, median, quartiles, min, max).
 
 ``metrics.json``::
 
@@ -25,7 +25,7 @@ import json
 
 import numpy as np
 
-from pihamno.evaluation.metrics import summary
+from pihamno.evaluation.statistics import summary
 from pihamno.io import atomic_path
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fem.errors import InputError
-from pihamno.export.frames import parse_frames
+from pihamno.selection import select
 
 
 @dataclass
@@ -62,7 +62,7 @@ def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = N
 
     k = check_trajectory(trajectory, rollout_size(path), f"rollout {str(path)!r}")
     rollout = read_rollout(path, trajectories=[k])  # only this trajectory's fields
-    chosen = parse_frames(frames, rollout.reference.shape[1])
+    chosen = select(frames, rollout.reference.shape[1], "frame")
     ref = rollout.reference[0, chosen].astype(np.float32)
     pred = rollout.prediction[0, chosen].astype(np.float32)
     source_traj = int(rollout.trajectory[0])
@@ -87,7 +87,7 @@ def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = N
     if u.ndim != 5 or len(set(u.shape[2:])) != 1:
         raise InputError(f"dataset 'u' in {str(path)!r} has trajectories of shape {u.shape[1:]}; "
                          "expected (frames, n, n, n)")
-    chosen = parse_frames(frames, u.shape[1])
+    chosen = select(frames, u.shape[1], "frame")
     return FieldSeries(
         fields={"u": u[0, chosen]}, frames=chosen, times=chosen * float(meta["dt"]), L=float(meta["L"]),
         description=f"dataset trajectory {trajectory}",

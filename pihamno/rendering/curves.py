@@ -17,12 +17,12 @@ from pihamno.rendering.backend import save_png
 def relative_l2(reference: np.ndarray, prediction: np.ndarray, L: float) -> np.ndarray:
     """||prediction - reference|| / ||reference|| per frame: (..., n, n, n) twice -> (...).
 
-    The same measure as the rollout file's ``rel_l2`` curve (:func:`pihamno.evaluation.metrics.rel_l2`,
+    The same measure as the rollout file's ``rel_l2`` curve (:func:`pihamno.stepping.rel_l2`,
     L2 norms with the lumped P1 mass of the ``kuhn`` mesh of the node grid as quadrature weights).
     """
     import torch
 
-    from pihamno.evaluation.metrics import grid_weights, rel_l2
+    from pihamno.stepping import grid_weights, rel_l2
 
     weights = grid_weights(np.shape(reference)[-1], L)
     return rel_l2(torch.as_tensor(np.asarray(prediction)), torch.as_tensor(np.asarray(reference)), weights).numpy()

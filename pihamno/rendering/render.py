@@ -19,7 +19,7 @@ import numpy as np
 
 from fem.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout
-from pihamno.export.frames import parse_frames
+from pihamno.selection import select
 from pihamno.export.source import check_trajectory
 
 WHAT = ("interfaces", "slices", "curves")
@@ -53,14 +53,14 @@ def render_rollout(
 ) -> list[Path]:
     """Write the PNGs of ``what`` for one trajectory of ``rollout`` into the folder ``out``; returns their paths.
 
-    ``frames`` selects the rows of the interfaces/slices pictures (:func:`parse_frames`; default first,
+    ``frames`` selects the rows of the interfaces/slices pictures (:func:`pihamno.selection.select`; default first,
     middle and last frame, at most :data:`MAX_ROWS`); curves always cover every frame. Every output is
     checked before any work: an existing one without ``overwrite`` is an :class:`InputError`. ``log``
     receives one line per file written and notes (e.g. a curve absent from the file).
     """
     T, F = rollout.reference.shape[:2]
     k = check_trajectory(trajectory, T, "the rollout")
-    chosen = default_frames(F) if frames is None else parse_frames(frames, F)
+    chosen = default_frames(F) if frames is None else select(frames, F, "frame")
     if len(chosen) > MAX_ROWS and ("interfaces" in what or "slices" in what):
         raise InputError(f"{len(chosen)} frames selected; interfaces and slices pictures hold at most {MAX_ROWS} "
                          f"(one row each), e.g. --frames 0:{F}:{max(1, F // 4)}")

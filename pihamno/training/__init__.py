@@ -1,8 +1,13 @@
-"""Training of the neural operators: config (TOML -> dataclasses), windows, objective, loop, checkpoints.
+"""Training of the neural operators: windows, objective, optimiser, the loop, checkpoints, logs, DDP.
 
-Modules, one job each: :mod:`.config` (the run description), :mod:`.windows` (trajectory splits and random
-windows), :mod:`.processor` (normalisation around the model), :mod:`.losses` (data + physics objective),
-:mod:`.optim` (AdamW + cosine schedule), :mod:`.checkpoint` (resumable, ``weights_only``-safe checkpoints),
-:mod:`.logs` (metrics.csv, TensorBoard), :mod:`.distributed` (torchrun / DDP), :mod:`.trainer` (the loop).
-Kept import-free so that ``pihamno.evaluation`` can use :mod:`.processor` without loading the trainer.
+Modules, one job each: :mod:`.windows` (trajectory splits and random windows), :mod:`.losses` (data +
+physics objective), :mod:`.optim` (AdamW + cosine schedule), :mod:`.checkpoint` (resumable,
+``weights_only``-safe checkpoints), :mod:`.logs` (metrics.csv, TensorBoard), :mod:`.distributed` (torchrun /
+DDP), :mod:`.trainer` (the loop, over ready objects). Configs become these objects in
+:mod:`pihamno.config.build`; the normalisation and the rollout used for validation are :mod:`pihamno.stepping`'s.
 """
+
+from pihamno.training.losses import Objective
+from pihamno.training.trainer import LoopSettings, Trainer
+
+__all__ = ["LoopSettings", "Objective", "Trainer"]

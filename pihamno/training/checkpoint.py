@@ -6,7 +6,7 @@ from it) plus these keys, all tensors or plain Python values:
 
 ==============  ==================================================================================
 ``format``      ``"pihamno-train/1"``
-``config``      the run's :class:`~pihamno.training.config.TrainConfig` as a nested dict
+``config``      the run's :class:`~pihamno.config.TrainConfig` as a nested dict
 ``epoch``       epochs completed; ``step`` optimiser steps completed
 ``optimizer``   ``optimizer.state_dict()`` (AdamW moments); ``scheduler`` ``LambdaLR.state_dict()``
 ``rng``         ``{"torch": ByteTensor, "sampler": ByteTensor, "cuda": [ByteTensor, ...]}``

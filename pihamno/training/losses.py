@@ -7,16 +7,21 @@
   ``"rel_l2"`` mean over the batch of ||pred - true||_2 / ||true||_2 (grid sums).
 * ``L_strong``, ``L_weak`` come from a physics object called as ``phys(u_prev, u_next)`` on the last
   input frame and the prediction, (B, n, n, n) each, returning ``{"strong": scalar, "weak": scalar}``
-  (:class:`pihamno.physics.PhysicsLoss`). With ``lam = 0`` no physics object is built and the physics terms
-  are not evaluated.
+  (:class:`pihamno.physics.PhysicsLoss`, built by :func:`pihamno.config.build_physics`). With ``lam = 0`` no
+  physics object is built and the physics terms are not evaluated.
 All terms are computed in float32 on physical (un-normalised) fields.
 """
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
+
+DataLoss = Literal["mse", "rel_l2"]
+DATA_LOSSES: tuple[str, ...] = get_args(DataLoss)
 
 
 def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torch.Tensor:
@@ -28,26 +33,7 @@ def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torc
     if kind == "rel_l2":
         err = (pred - true).flatten(1).norm(dim=1)
         return torch.mean(err / true.flatten(1).norm(dim=1).clamp_min(1e-12))
-    raise InputError(f"unknown data loss {kind!r}; expected 'mse' or 'rel_l2'")
-
-
-def build_physics(physics_cfg, meta: dict, n: int, device: torch.device):
-    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE, or ``None`` when ``lam == 0``.
-
-    Unset ``split`` / ``mesh`` / ``element`` follow the dataset (its ``split`` or ``mesh_file``, its
-    ``element``), so the weak residual is the reference solver's own and vanishes on the data.
-    """
-    if physics_cfg.lam == 0:
-        return None
-    from pihamno.physics import PhysicsLoss
-
-    mesh, split = physics_cfg.mesh, physics_cfg.split
-    if mesh is None and split is None:
-        mesh, split = meta.get("mesh_file") or None, meta.get("split") or "kuhn"
-    return PhysicsLoss.from_metadata(
-        meta, n, split=split or "kuhn", mesh=mesh, element=physics_cfg.element or meta.get("element") or "P1",
-        weak=physics_cfg.weak, device=device, dtype=torch.float32,
-    )
+    raise InputError(f"unknown data loss {kind!r}; expected one of {', '.join(DATA_LOSSES)}")
 
 
 class Objective:

@@ -33,12 +33,11 @@ def cosine_warmup(total_steps: int, warmup_steps: int = 0, min_ratio: float = 0.
     return factor
 
 
-def build_optimizer(model: torch.nn.Module, optim_cfg) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW on the model's trainable parameters and its per-step schedule."""
+def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0, total_steps: int = 1,
+                    warmup_steps: int = 0, min_lr_ratio: float = 0.0):
+    """AdamW on the model's trainable parameters and its per-step schedule (module formula):
+    ``(torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR)``."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=optim_cfg.lr, weight_decay=optim_cfg.weight_decay)
-    total = optim_cfg.epochs * optim_cfg.steps_per_epoch
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, cosine_warmup(total, optim_cfg.warmup_steps, optim_cfg.min_lr_ratio)
-    )
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_warmup(total_steps, warmup_steps, min_lr_ratio))
     return opt, sched

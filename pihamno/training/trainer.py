@@ -36,87 +36,98 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from fem.errors import InputError
-from pihamno.io import atomic_path
+from pihamno.errors import InputError, TrainingDiverged
+from pihamno.stepping import FieldProcessor, grid_weights, one_step, predict_next, rel_l2, rollout
 from pihamno.training import checkpoint as ckpt
-from pihamno.training.config import TrainConfig, diff_configs, dump_toml, from_dict
-from pihamno.training.distributed import DistEnv, all_reduce_sum, init_distributed
-from pihamno.training.losses import Objective, build_physics
-from pihamno.training.optim import build_optimizer
-from pihamno.training.processor import FieldProcessor, predict_next
-from pihamno.training.windows import WindowSampler, gather_windows, load_split
+from pihamno.training.distributed import DistEnv, all_reduce_sum
+from pihamno.training.losses import Objective
+from pihamno.training.windows import SplitData, WindowSampler, gather_windows
+
+__all__ = ["LoopSettings", "Trainer", "TrainingDiverged"]
 
 
-class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN/Inf; the last good checkpoint was kept."""
+@dataclass(frozen=True)
+class LoopSettings:
+    """The numbers of the training loop (see the module docstring).
+
+    ``batch_size`` is the global batch (split across ranks); ``grad_clip = 0`` disables clipping;
+    ``pushforward`` extra unrolled steps (``pushforward_detach``: without gradient); validation every
+    ``val_every`` epochs with ``val_metric`` ``"rollout"`` or ``"one_step"``; TensorBoard points every
+    ``log_every`` steps when ``tensorboard``; ``seed`` seeds the window sampler.
+    """
+
+    epochs: int
+    steps_per_epoch: int
+    batch_size: int
+    T_in: int
+    grad_clip: float = 1.0
+    pushforward: int = 0
+    pushforward_detach: bool = True
+    val_metric: str = "rollout"
+    val_every: int = 1
+    log_every: int = 10
+    tensorboard: bool = True
+    seed: int = 42
+
+    @property
+    def span(self) -> int:
+        """Frames per training window: ``T_in`` inputs, ``pushforward`` unrolled, one target."""
+        return self.T_in + 1 + self.pushforward
 
 
 class Trainer:
-    """Build everything a run needs from a config; :meth:`fit` trains to ``optim.epochs``.
+    """The training loop over ready objects; :meth:`fit` trains to ``loop.epochs``.
 
-    ``model`` / ``physics`` may be injected (tests, custom models); by default the model comes from
-    :func:`pihamno.models.build_model` and the physics loss from :func:`build_physics`. ``resume`` is a
-    training checkpoint to continue from (``cfg`` may differ from its config in :attr:`RESUME_FREE` keys
-    only). A fresh run refuses a ``run.out`` that already holds ``last.pt`` unless ``overwrite``.
+    Parameters
+    ----------
+    model : the network ``(B, T_in, n, n, n) -> (B, 1, n, n, n)`` (a registered model, so checkpoints rebuild it).
+    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata.
+    objective : :class:`~pihamno.training.losses.Objective` -- ``(u_prev, pred, true) -> (loss, parts)``.
+    optimizer, scheduler : e.g. from :func:`pihamno.training.optim.build_optimizer` (stepped once per step).
+    loop : :class:`LoopSettings`.
+    processor : normalisation around the model (fitted on the training frames).
+    out : run folder (``last.pt``, ``best.pt``, ``metrics.csv``, TensorBoard); only rank 0 writes.
+    env : :class:`~pihamno.training.distributed.DistEnv` -- rank, world size and device.
+    bf16, compile : switches, effective on CUDA only (ignored with one warning elsewhere).
+    data_on_device : keep the training trajectories on the device (else on the host, pinned on CUDA).
+    record : extra plain entries stored in every checkpoint (the builder stores the config and the data path).
+
+    Build one from a config with :func:`pihamno.config.build_trainer`, which also resumes (:meth:`load_state`).
     """
 
-    def __init__(self, cfg: TrainConfig, *, model: torch.nn.Module | None = None, physics=None,
-                 resume: str | Path | None = None, env: DistEnv | None = None, overwrite: bool = False,
-                 quiet: bool = False):
-        self.env = env or init_distributed(cfg.run.device)
+    def __init__(self, model: torch.nn.Module, data: SplitData, objective: Objective, optimizer: torch.optim.Optimizer,
+                 scheduler, *, loop: LoopSettings, processor: FieldProcessor | None = None, out: str | Path,
+                 env: DistEnv | None = None, bf16: bool = False, compile: bool = False, data_on_device: bool = True,
+                 record: dict | None = None, quiet: bool = False):
+        self.env = env or DistEnv()
         self.device, self.quiet = self.env.device, quiet or not self.env.is_main
-        state = None
-        if resume is not None:
-            state = ckpt.load_training_checkpoint(resume, map_location="cpu")
-            cfg = self._resumed_config(cfg, state)
-        elif (Path(cfg.run.out) / "last.pt").exists() and not overwrite:
-            raise InputError(
-                f"run folder {cfg.run.out!r} already holds last.pt; pass --resume to continue it, --overwrite to "
-                "start over, or choose another --out"
-            )
-        self.cfg = cfg
-        d, o, r = cfg.data, cfg.optim, cfg.run
-        if o.batch_size % self.env.world:
-            raise InputError(f"[optim] batch_size = {o.batch_size} must be divisible by the {self.env.world} processes")
+        if loop.batch_size % self.env.world:
+            raise InputError(f"[optim] batch_size = {loop.batch_size} must be divisible by the {self.env.world} processes")
         cuda = self.device.type == "cuda"
-        self.bf16, self.compile = r.bf16 and cuda, r.compile and cuda
-        for flag, on in (("bf16", r.bf16), ("compile", r.compile)):
+        self.bf16, self.compile = bf16 and cuda, compile and cuda
+        for flag, on in (("bf16", bf16), ("compile", compile)):
             if on and not cuda:
                 self._warn(f"[run] {flag} = true acts on CUDA only; running without it on {self.device}")
-
-        torch.manual_seed(r.seed)
-        data = load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames,
-                          rank_slice=(self.env.rank, self.env.world))
-        if state is not None and any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
-            raise InputError(f"cannot resume: the trajectory split of {d.path!r} differs from the checkpoint's")
+        self.loop, self.record, self._out = loop, dict(record or {}), Path(out)
         self.meta, self.split = data.meta, data.indices
         self.n = int(data.train.shape[-1])
-        self.span = d.T_in + 1 + r.pushforward
-        self.sampler = WindowSampler(data.train.shape[0], data.train.shape[1], self.span, seed=r.seed)
-        self.processor = (FieldProcessor.from_state(state["processor"]) if state is not None
-                          else FieldProcessor.fit(d.normalize, data.train))
-        self.train_trajs = data.train.to(self.device) if d.on_device else (
+        self.span = loop.span
+        self.sampler = WindowSampler(data.train.shape[0], data.train.shape[1], self.span, seed=loop.seed)
+        self.processor = processor or FieldProcessor()
+        self.train_trajs = data.train.to(self.device) if data_on_device else (
             data.train.pin_memory() if cuda else data.train)
-        self.val_trajs = data.val.to(self.device) if d.on_device else data.val
-
-        if model is None:
-            model = self._build_model(cfg)
+        self.val_trajs = data.val.to(self.device) if data_on_device else data.val
+        self.has_validation = len(data.indices.get("val", ())) > 0
         self.model = model.to(self.device)
-        if physics is None:
-            physics = build_physics(cfg.physics, self.meta, self.n, self.device)
-        p = cfg.physics
-        self.objective = Objective(p.lam, p.w_strong, p.w_weak, o.data_loss, physics)
-        self.opt, self.sched = build_optimizer(self.model, o)
+        self.objective, self.opt, self.sched = objective, optimizer, scheduler
         self.epoch, self.step, self.best = 0, 0, {"score": math.inf, "epoch": -1}
-        if state is not None:
-            self._restore(state)
 
         self.net = self.model
         if self.env.enabled:
@@ -127,41 +138,12 @@ class Trainer:
             self.net = torch.compile(self.net)
         self._weights = None
 
-    # ------------------------------------------------------------------ setup helpers
-    @staticmethod
-    def _build_model(cfg: TrainConfig) -> torch.nn.Module:
-        """``build_model([model] name, T_in = [data] T_in, **[model] options)``."""
-        from pihamno.models import build_model
-
-        options = dict(cfg.model.options)
-        if options.setdefault("T_in", cfg.data.T_in) != cfg.data.T_in:
-            raise InputError(f"[model] T_in = {options['T_in']} differs from [data] T_in = {cfg.data.T_in}; set [data] T_in only")
-        return build_model(cfg.model.name, **options)
-
     def _warn(self, msg: str) -> None:
         if not self.quiet:
             warnings.warn(msg, stacklevel=3)
 
-    #: Keys that may differ from the checkpoint's on resume (they do not change what was learned so far).
-    RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.out", "run.log_every", "run.tensorboard",
-                   "run.compile", "run.bf16", "run.val_every")
-
-    def _resumed_config(self, cfg: TrainConfig, state: dict) -> TrainConfig:
-        """``cfg`` if it differs from the checkpoint's config in :attr:`RESUME_FREE` keys only."""
-        saved = from_dict(state["config"], "the checkpoint's config")
-        changed = diff_configs(saved.to_dict(), cfg.to_dict())
-        locked = [k for k in changed if k not in self.RESUME_FREE]
-        if locked:
-            raise InputError(
-                f"cannot resume with a different {', '.join(locked)} than the checkpoint's; "
-                "start a new run (another run.out) or drop those overrides"
-            )
-        if "optim.epochs" in changed and not self.quiet:
-            print("pihamno: optim.epochs changed on resume: the cosine schedule is rescaled from here on",
-                  file=sys.stderr)
-        return cfg
-
-    def _restore(self, state: dict) -> None:
+    def load_state(self, state: dict) -> None:
+        """Continue from a training checkpoint's payload: weights, optimiser, schedule, counters, best score, RNGs."""
         self.model.load_state_dict(state["state_dict"])
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
@@ -171,14 +153,12 @@ class Trainer:
 
     @property
     def out(self) -> Path:
-        return Path(self.cfg.run.out)
+        return self._out
 
     @property
     def weights(self) -> torch.Tensor:
         """Lumped-mass quadrature weights (n, n, n) used by the validation metric."""
         if self._weights is None:
-            from pihamno.evaluation.metrics import grid_weights
-
             self._weights = grid_weights(self.n, float(self.meta.get("L", 1.0))).to(self.device)
         return self._weights
 
@@ -188,10 +168,10 @@ class Trainer:
 
     def loss_on(self, win: torch.Tensor):
         """Objective on windows (B, span, n, n, n): unroll ``pushforward`` steps, score the next one."""
-        T, k = self.cfg.data.T_in, self.cfg.run.pushforward
+        T, k = self.loop.T_in, self.loop.pushforward
         x = win[:, :T]
         if k:
-            ctx = torch.no_grad() if self.cfg.run.pushforward_detach else contextlib.nullcontext()
+            ctx = torch.no_grad() if self.loop.pushforward_detach else contextlib.nullcontext()
             with ctx:
                 for _ in range(k):
                     x = torch.cat([x[:, 1:], self._predict(x)[:, None]], dim=1)
@@ -213,7 +193,7 @@ class Trainer:
 
     def train_step(self) -> dict:
         """One optimiser step on a fresh batch; returns detached loss parts and the gradient norm."""
-        o = self.cfg.optim
+        o = self.loop
         traj, start = self.sampler.draw(o.batch_size, self.env.rank, self.env.world)
         win = gather_windows(self.train_trajs, traj, start, self.span).to(self.device, non_blocking=True)
         loss, parts = self.loss_on(win)
@@ -232,17 +212,14 @@ class Trainer:
     @torch.no_grad()
     def validate(self, batch: int = 4) -> float | None:
         """Mean relative L2 on the validation split (see the module notes), or ``None`` without one."""
-        if self.cfg.data.n_val == 0:
+        if not self.has_validation:
             return None
-        from pihamno.evaluation.metrics import rel_l2
-        from pihamno.evaluation.rollout import one_step, rollout
-
-        T = self.cfg.data.T_in
+        T = self.loop.T_in
         self.model.eval()
         acc = torch.zeros(2, dtype=torch.float64, device=self.device)
         for i in range(0, self.val_trajs.shape[0], batch):
             ref = self.val_trajs[i : i + batch].to(self.device)
-            if self.cfg.run.val_metric == "rollout":
+            if self.loop.val_metric == "rollout":
                 pred = rollout(self.model, self.processor, ref[:, :T], ref.shape[1], bf16=self.bf16)
             else:
                 pred = one_step(self.model, self.processor, ref, T, bf16=self.bf16)
@@ -254,34 +231,27 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> None:
+        record = dict(self.record)
+        data = {**record.pop("data", {}), "meta": ckpt.plain(self.meta)}
         state = dict(
-            config=self.cfg.to_dict(), epoch=self.epoch, step=self.step,
+            record, epoch=self.epoch, step=self.step,
             optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
             rng=ckpt.capture_rng(self.sampler), best=dict(self.best), processor=self.processor.state_dict(),
-            split={k: [int(i) for i in v] for k, v in self.split.items()},
-            data={"path": str(self.cfg.data.path), "meta": ckpt.plain(self.meta)}, T_in=self.cfg.data.T_in,
+            split={k: [int(i) for i in v] for k, v in self.split.items()}, data=data, T_in=self.loop.T_in,
         )
         ckpt.save_training_checkpoint(self.out / name, self.model, **state)
 
-    def _write_config(self) -> None:
-        text = dump_toml(self.cfg)
-        eff = f"# effective on {self.device}: bf16 = {str(self.bf16).lower()}, compile = {str(self.compile).lower()}, " \
-              f"world size {self.env.world}\n"
-        with atomic_path(self.out / "config.toml") as tmp:
-            tmp.write_text(eff + text)
-
     # ------------------------------------------------------------------ the loop
     def fit(self) -> dict:
-        """Train from the current epoch to ``optim.epochs``; returns ``{"epoch", "step", "best", "last"}``."""
+        """Train from the current epoch to ``loop.epochs``; returns ``{"epoch", "step", "best", "last"}``."""
         from tqdm.auto import tqdm
 
         from pihamno.training.logs import MetricsLog
 
-        o, r = self.cfg.optim, self.cfg.run
+        o = r = self.loop
         log = None
         if self.env.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
-            self._write_config()
             resumed = self.epoch > 0
             log = MetricsLog(self.out, r.tensorboard, resume_epoch=self.epoch if resumed else None,
                              purge_step=self.step + 1 if resumed else None, quiet=self.quiet)
@@ -304,7 +274,7 @@ class Trainer:
                 means = (all_reduce_sum(sums, self.env) / (o.steps_per_epoch * self.env.world)).tolist()
                 self.epoch += 1
                 val = None
-                if (self.epoch % r.val_every == 0 or self.epoch == o.epochs) and self.cfg.data.n_val:
+                if (self.epoch % r.val_every == 0 or self.epoch == o.epochs) and self.has_validation:
                     val = self.validate()
                 improved = val is not None and val < self.best["score"]
                 if improved:

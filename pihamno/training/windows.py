@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 
 def split_trajectories(n_total: int, n_train: int, n_val: int, n_test: int, seed: int) -> dict[str, np.ndarray]:
@@ -103,7 +103,7 @@ def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int
 
     ``rank_slice = (rank, world)`` keeps only this rank's share of the validation trajectories (DDP).
     """
-    from pihamno.data import load_trajectories, read_metadata
+    from pihamno.data import dataset_shape, load_trajectories, read_metadata
 
     if not path:
         raise InputError("no dataset given: set [data] path in the config or pass --data FILE")
@@ -119,14 +119,3 @@ def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int
     else:
         val = torch.empty((0,) + tuple(train.shape[1:]), dtype=train.dtype)
     return SplitData(train=train, val=val, indices=idx, meta=meta)
-
-
-def dataset_shape(path: str, meta: dict) -> tuple[int, int]:
-    """(trajectories, frames) of the dataset, from its metadata or the ``u`` dataset's shape."""
-    if "trajectories" in meta and "frames" in meta:
-        return int(meta["trajectories"]), int(meta["frames"])
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        shape = f["u"].shape
-    return int(shape[0]), int(shape[1])

@@ -1,4 +1,4 @@
-"""Error metrics of fields on the n^3 node grid and their statistics over trajectories.
+"""Error metrics of fields on the n^3 node grid: the lumped-mass L2 norm and the relative L2 error.
 
 Norms are discrete L2(Omega) norms with the P1 lumped mass of the structured ``kuhn`` mesh as quadrature
 weights w (shape (n, n, n), ``sum(w) = L^3``; h^3 inside, h^3/2 on faces, less on edges and corners):
@@ -6,7 +6,7 @@ weights w (shape (n, n, n), ``sum(w) = L^3``; h^3 inside, h^3/2 on faces, less o
     ||u||^2 = sum_i w_i u_i^2,        rel_l2(pred, ref) = ||pred - ref|| / ||ref||
 
 (the rollout file's ``rel_l2`` curve). The weighted norm is the plain grid norm times h^3 up to the
-boundary layer, so errors do not depend on n. Energy and mass curves are in :mod:`.curves`.
+boundary layer, so errors do not depend on n. Energy and mass curves are in :mod:`pihamno.evaluation.curves`.
 
 Example:
 
@@ -18,9 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 
 
@@ -47,21 +44,3 @@ def rel_l2(pred: torch.Tensor, ref: torch.Tensor, weights: torch.Tensor) -> torc
     num = sq_norm(pred.double() - ref.double(), weights).sqrt()
     den = sq_norm(ref, weights).sqrt()
     return torch.where(den > 0, num / den.clamp_min(1e-300), torch.where(num > 0, torch.inf, 0.0))
-
-
-def summary(values) -> dict:
-    """Statistics over the first axis of ``values`` (NaNs ignored): mean, std (ddof 0), median, q25, q75,
-    min, max, count. A 1-D input gives floats; a 2-D input (T, F) gives lists of length F."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.size == 0 or np.all(np.isnan(v)):
-        nan = float("nan") if v.ndim <= 1 else [math.nan] * v.shape[1]
-        return {k: nan for k in ("mean", "std", "median", "q25", "q75", "min", "max")} | {"count": 0}
-    with np.errstate(all="ignore"):
-        out = {
-            "mean": np.nanmean(v, axis=0), "std": np.nanstd(v, axis=0), "median": np.nanmedian(v, axis=0),
-            "q25": np.nanpercentile(v, 25, axis=0), "q75": np.nanpercentile(v, 75, axis=0),
-            "min": np.nanmin(v, axis=0), "max": np.nanmax(v, axis=0),
-        }
-    out = {k: (x.tolist() if isinstance(x, np.ndarray) else float(x)) for k, x in out.items()}
-    out["count"] = int(np.sum(~np.isnan(v), axis=0).max()) if v.ndim > 1 else int(np.sum(~np.isnan(v)))
-    return out

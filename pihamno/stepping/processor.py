@@ -20,19 +20,22 @@ Example:
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
-KINDS = ("none", "standard")
+Normalization = Literal["none", "standard"]
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 
 
 class FieldProcessor:
     """Scalar affine map ``u -> (u - mean) / std`` applied to model inputs and inverted on outputs."""
 
     def __init__(self, kind: str = "none", mean: float = 0.0, std: float = 1.0):
-        if kind not in KINDS:
-            raise InputError(f"unknown normalisation {kind!r}; expected one of {', '.join(KINDS)}")
+        if kind not in NORMALIZATIONS:
+            raise InputError(f"unknown normalisation {kind!r}; expected one of {', '.join(NORMALIZATIONS)}")
         if not std > 0:
             raise InputError(f"normalisation std must be positive, got {std!r}")
         self.kind, self.mean, self.std = kind, float(mean), float(std)
@@ -62,22 +65,3 @@ class FieldProcessor:
 
     def __repr__(self) -> str:
         return f"FieldProcessor({self.kind!r}, mean={self.mean:.4g}, std={self.std:.4g})"
-
-
-def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torch.Tensor,
-                 bf16: bool = False) -> torch.Tensor:
-    """One model step in physical units: ``post(model(pre(window)))``.
-
-    window: (B, T_in, n, n, n) -> next frame (B, n, n, n), float32. ``bf16`` runs the model forward under
-    bf16 autocast (CUDA); its output is cast back to float32 before ``post``.
-    """
-    if window.ndim != 5:
-        raise InputError(f"model input must have shape (B, T_in, n, n, n), got {tuple(window.shape)}")
-    with torch.autocast(device_type=window.device.type, dtype=torch.bfloat16, enabled=bf16):
-        out = model(processor.pre(window))
-    if out.ndim != 5 or out.shape[1] != 1 or out.shape[2:] != window.shape[2:]:
-        raise InputError(
-            f"model output must have shape (B, 1, n, n, n) = {(window.shape[0], 1) + tuple(window.shape[2:])}, "
-            f"got {tuple(out.shape)}"
-        )
-    return processor.post(out[:, 0].float())

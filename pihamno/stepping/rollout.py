@@ -1,4 +1,4 @@
-"""Autoregressive rollouts and teacher-forced one-step predictions, batched over trajectories, no grad.
+"""One model step in physical units, autoregressive rollouts and teacher-forced one-step predictions (batched).
 
 Frame convention: a trajectory has F frames ``u_0 .. u_{F-1}``; the model sees ``T_in`` consecutive frames
 and predicts the next. Both functions return full-length arrays whose first ``T_in`` frames are copies of
@@ -10,8 +10,27 @@ from __future__ import annotations
 
 import torch
 
-from fem.errors import InputError
-from pihamno.training.processor import FieldProcessor, predict_next
+from pihamno.errors import InputError
+from pihamno.stepping.processor import FieldProcessor
+
+
+def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torch.Tensor,
+                 bf16: bool = False) -> torch.Tensor:
+    """One model step in physical units: ``post(model(pre(window)))``.
+
+    window: (B, T_in, n, n, n) -> next frame (B, n, n, n), float32. ``bf16`` runs the model forward under
+    bf16 autocast (CUDA); its output is cast back to float32 before ``post``.
+    """
+    if window.ndim != 5:
+        raise InputError(f"model input must have shape (B, T_in, n, n, n), got {tuple(window.shape)}")
+    with torch.autocast(device_type=window.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = model(processor.pre(window))
+    if out.ndim != 5 or out.shape[1] != 1 or out.shape[2:] != window.shape[2:]:
+        raise InputError(
+            f"model output must have shape (B, 1, n, n, n) = {(window.shape[0], 1) + tuple(window.shape[2:])}, "
+            f"got {tuple(out.shape)}"
+        )
+    return processor.post(out[:, 0].float())
 
 
 @torch.no_grad()

@@ -1,0 +1,155 @@
+"""The frame around an example's stages: its output folder, console, timing, errors and summary.
+
+An example script (``examples/*.py``) reads as a recipe::
+
+    opts = wf.parse_options(EXAMPLE, argv)
+    with wf.Session(EXAMPLE, opts) as run:
+        with run.stage("data", "reference trajectories"):
+            data = wf.make_data(spec, run.out / "data.h5")
+        ...
+        run.summary(spec, data, checkpoints, metrics, vtk, pngs)
+    return run.exit_code
+
+:class:`Session` prints the header and each stage's title (numbered), sends the ``pihamno.workflows`` log to
+the console, sets torch's CPU threads for the scale, times every stage, and turns a user error
+(:class:`~pihamno.errors.InputError`) into one line on stderr and exit status 2, an interruption into a note
+that the same command continues where it stopped (status 130).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from pathlib import Path
+
+from pihamno.errors import InputError
+from pihamno.workflows.presets import MODELS, SCALES, Example, Options
+
+log = logging.getLogger("pihamno.workflows")
+
+
+class Session:
+    """Context manager around one run of an example (module docstring); ``run.out`` is the output folder."""
+
+    def __init__(self, example: Example, opts: Options, stages: int = 7, prog: str | None = None):
+        self.example, self.opts, self.total = example, opts, stages
+        self.out: Path = opts.out_dir(example)
+        self.prog = prog or Path(sys.argv[0]).name
+        self.times: dict[str, float] = {}
+        self.exit_code = 0
+        self._t0 = time.perf_counter()
+
+    def __enter__(self) -> "Session":
+        import torch
+
+        from pihamno.device import resolve_device
+
+        self._handler = logging.StreamHandler(sys.stdout)
+        self._handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(self._handler)
+        self._level = log.level
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        self._threads = torch.get_num_threads()
+        if SCALES[self.opts.scale].threads:
+            torch.set_num_threads(SCALES[self.opts.scale].threads)
+        try:
+            self.device = resolve_device(self.opts.device)
+        except InputError:
+            self.__exit__(*sys.exc_info())
+            raise
+        log.info(f"{self.example.title} ({self.example.pde}), scale {self.opts.scale}, device {self.device}, out {self.out}")
+        return self
+
+    @contextlib.contextmanager
+    def stage(self, name: str, title: str):
+        """Print ``[k/N] name: title`` and time the block as stage ``name``."""
+        log.info(f"[{len(self.times) + 1}/{self.total}] {name}: {title}")
+        t0 = time.perf_counter()
+        self.times[name] = 0.0
+        try:
+            yield
+        finally:
+            self.times[name] = time.perf_counter() - t0
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        import torch
+
+        torch.set_num_threads(self._threads)
+        log.removeHandler(self._handler)
+        log.setLevel(self._level)
+        log.propagate = True
+        if isinstance(exc, InputError):
+            print(f"{self.prog}: error: {exc}", file=sys.stderr)
+            self.exit_code = 2
+            return True
+        if isinstance(exc, KeyboardInterrupt):
+            print(f"{self.prog}: interrupted; run the same command again to continue where it stopped", file=sys.stderr)
+            self.exit_code = 130
+            return True
+        return False
+
+    @property
+    def seconds(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def summary(self, spec, data: Path, checkpoints: dict, metrics: dict, vtk: list, pngs: list,
+                rendering_note: str | None = None) -> dict:
+        """Write ``summary.json`` and print the table (:func:`format_summary`); returns the summary.
+
+        ``checkpoints`` / ``metrics``: per model folder (:data:`~pihamno.workflows.presets.MODELS`);
+        ``vtk``, ``pngs``: the files of the export and render stages."""
+        from pihamno.evaluation.report import write_json
+
+        out = self.out
+        files = {"data": str(data), "check": str(out / "check.json"),
+                 **{f"{m.folder}_checkpoint": str(checkpoints[m.folder]) for m in MODELS},
+                 **{f"{m.folder}_metrics": str(out / m.folder / "eval" / "metrics.json") for m in MODELS},
+                 **{f"{m.folder}_rollout": str(out / m.folder / "eval" / "rollout.h5") for m in MODELS},
+                 "vtk": [str(p) for p in vtk], "png": [str(p) for p in pngs]}
+
+        rows = []
+        for m in MODELS:
+            r = metrics[m.folder]
+            rows.append({"model": m.label, "lambda": m.lam, "checkpoint": str(checkpoints[m.folder]),
+                         "rel_l2_final": r["rollout"]["rel_l2_final"], "rel_l2_mean": r["rollout"]["rel_l2_mean"],
+                         "one_step": r["one_step"]["rel_l2_mean"], "test_trajectories": len(r["trajectories"])})
+        summary = {"example": self.example.pde, "title": self.example.title, "scale": self.opts.scale,
+                   "device": str(self.device),
+                   "dataset": {"n": spec.n, "frames": spec.frames, "trajectories": spec.trajectories,
+                               **spec.params.to_dict(), "ic": spec.ic_family, "split": spec.split or None,
+                               "mesh": spec.mesh_file},
+                   "physics": {"element": self.opts.element, "weak": self.opts.weak}, "models": rows,
+                   "files": files,
+                   "rendering_note": rendering_note, "stage_seconds": dict(self.times),
+                   "total_seconds": self.seconds}
+        write_json(self.out / "summary.json", summary)
+        log.info(format_summary(summary))
+        return summary
+
+
+def format_summary(s: dict) -> str:
+    """The printed table: rel-L2 of both models on the test trajectories, and the files written."""
+    d = s["dataset"]
+    lines = [f"{s['title']}, {s['scale']} scale: n = {d['n']}, {d['trajectories']} trajectories x {d['frames']} frames, "
+             f"dt = {d['dt']:g}; rollout rel-L2 on {s['models'][0]['test_trajectories']} test trajectories",
+             f"  {'model':<9} {'lambda':>6}  {'last frame':>17}  {'mean over frames':>16}  {'one-step':>8}"]
+    for r in s["models"]:
+        f, m = r["rel_l2_final"], r["rel_l2_mean"]
+        lines.append(f"  {r['model']:<9} {r['lambda']:>6g}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  "
+                     f"{m['mean']:>16.4f}  {r['one_step']['mean']:>8.4f}")
+    fl = s["files"]
+    vtk, png = fl["vtk"], fl["png"]
+    lines += ["  files:",
+              f"    data       {fl['data']}, {fl['check']}",
+              f"    models     {fl['hamno_checkpoint']}, {fl['pihamno_checkpoint']}",
+              f"    metrics    {fl['hamno_metrics']}, {fl['pihamno_metrics']} (+ rollout.h5, per_frame.csv)",
+              f"    ParaView   {vtk[0]} + {len(vtk) - 1} frame files",
+              f"    pictures   {len(png)} PNGs in {Path(png[0]).parent.parent if png else '-'}"]
+    if s.get("rendering_note"):
+        lines.append(f"  note: {s['rendering_note']}")
+    t = s["stage_seconds"]
+    lines.append("  time: " + ", ".join(f"{k} {v:.1f} s" for k, v in t.items()) + f"; total {s['total_seconds']:.1f} s")
+    return "\n".join(lines)
