@@ -10,48 +10,42 @@ then mean +- std over seeds) and writes it to OUT/results.md.
     python examples/studies/ac_small_study.py --out runs/study_ac        # ~15-25 min on 2 cores
     python examples/studies/ac_small_study.py --out runs/s --epochs 1 --sizes 8 --seeds 0   # quick check
 
-Reruns reuse finished runs (dataset, checkpoints, evaluations) in OUT.
+Reruns reuse finished runs (dataset, checkpoints, evaluations) in OUT: configs are built in Python from the
+shipped ``ac_small`` config, and every stage is a :mod:`pihamno.workflows` call that reuses its output.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from pihamno.cli import main as cli
+from fem.schemes import preset
+from pihamno import workflows as wf
+from pihamno.config import shipped_config
+from pihamno.data import DatasetSpec
 
-BASE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "ac_small.toml"
 HAMNO = dict(name="hamno", width=4, modes=4, n_layers=1, expansion=2, width_q=8)
 FNO = dict(name="fno", width=8, modes=6, n_layers=2, width_q=8)
-MODELS = {  # (model section, lambda); everything else from examples/configs/ac_small.toml
+MODELS = {  # (model section, lambda); everything else from the shipped config ac_small
     "HAMNO (lambda 0)": (HAMNO, 0.0),
     "PI-HAMNO (lambda 0.25)": (HAMNO, 0.25),
     "FNO (lambda 0)": (FNO, 0.0),
 }
+N_TEST, N_VAL = 8, 2
 
 
-def write_config(path: Path, model: dict, lam: float) -> None:
-    """ac_small.toml with this model section and lambda, validated and written as TOML."""
-    import tomllib
-
-    from pihamno.training.config import dump_toml, from_dict
-
-    cfg = tomllib.loads(BASE_CONFIG.read_text())
-    cfg["model"] = dict(model)
-    cfg["physics"]["lam"] = lam
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dump_toml(from_dict(cfg, source=str(BASE_CONFIG))))
-
-
-def run(argv: list[str]) -> None:
-    code = cli(argv)
-    if code:
-        sys.exit(f"study: 'pihamno {' '.join(argv)}' failed with exit code {code}")
+def run_config(out: Path, data: Path, model: dict, lam: float, size: int, seed: int, epochs: int, device: str):
+    """ac_small with this model, lambda, training-set size, seed and budget."""
+    tag = f"{model['name']}_lam{lam:g}_n{size}_s{seed}"
+    return shipped_config("ac_small").updated(model=model, replace=True).updated(
+        source="the study",
+        data={"path": str(data), "n_train": size + N_VAL, "n_val": N_VAL, "n_test": N_TEST, "split_seed": 0},
+        optim={"epochs": epochs}, physics={"lam": lam},
+        run={"out": str(out / tag), "seed": seed, "device": device, "val_every": 3},
+    )
 
 
 def main() -> None:
@@ -63,34 +57,18 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     out = Path(args.out)
-    data = out / "ac_n16.h5"
-    n_test, n_val = 8, 2
-    total = max(args.sizes) + n_val + n_test
-    if not data.exists():
-        run(["generate", "--pde", "ac", "--n", "16", "--dt", "1e-3", "--frames", "41", "--trajectories", str(total),
-             "--seed", "0", "--out", str(data), "--quiet"])
-    run(["check-data", str(data)])
+    spec = DatasetSpec(params=preset("ac", dt=1e-3), n=16, frames=41, trajectories=max(args.sizes) + N_VAL + N_TEST,
+                       seed=0)
+    data = wf.make_data(spec, out / "ac_n16.h5", quiet=True)
+    wf.check_data(data, out, quiet=True)
     results: dict[str, dict[int, list[float]]] = {}
     t0 = time.perf_counter()
     for size in args.sizes:
         for name, (model, lam) in MODELS.items():
             for seed in args.seeds:
-                tag = f"{model['name']}_lam{lam:g}_n{size}_s{seed}"
-                run_dir = out / tag
-                if not (run_dir / "best.pt").exists() or not (run_dir / "DONE").exists():
-                    config = out / "configs" / f"{tag}.toml"
-                    write_config(config, model, lam)
-                    run(["train", "--config", str(config), "--data", str(data),
-                         "--out", str(run_dir), "--seed", str(seed), "--epochs", str(args.epochs),
-                         "--device", args.device, "--overwrite",
-                         "--set", f"data.n_train={size + n_val}", "--set", f"data.n_val={n_val}",
-                         "--set", f"data.n_test={n_test}", "--set", "data.split_seed=0", "--set", "run.val_every=3"])
-                    (run_dir / "DONE").write_text("trained\n")
-                eval_dir = run_dir / "eval"
-                if not (eval_dir / "metrics.json").exists():
-                    run(["evaluate", "--checkpoint", str(run_dir / "best.pt"), "--data", str(data),
-                         "--out", str(eval_dir), "--device", args.device])
-                m = json.loads((eval_dir / "metrics.json").read_text())
+                cfg = run_config(out, data, model, lam, size, seed, args.epochs, args.device)
+                ckpt = wf.train_model(cfg, name, quiet=True)
+                m = wf.evaluate(ckpt, data, Path(cfg.run.out) / "eval", device=args.device, quiet=True)
                 results.setdefault(name, {}).setdefault(size, []).append(m["rollout"]["rel_l2_final"]["mean"])
     lines = ["| model | " + " | ".join(f"{s} training trajectories" for s in args.sizes) + " |",
              "|---|" + "---|" * len(args.sizes)]

@@ -197,13 +197,14 @@ class TrainConfig(BaseModel):
             out[section] = {k: v for k, v in table.items() if v is not None}
         return out
 
-    def updated(self, source: str = "Python", **sections: dict) -> "TrainConfig":
-        """A validated copy with keys of whole sections changed: ``cfg.updated(physics={"lam": 0.25})``."""
+    def updated(self, source: str = "Python", replace: bool = False, **sections: dict) -> "TrainConfig":
+        """A validated copy with keys of sections changed: ``cfg.updated(physics={"lam": 0.25})``; with
+        ``replace=True`` the given sections are replaced as a whole (e.g. another model and its options)."""
         data = self.to_dict()
         for section, changes in sections.items():
             if section not in SECTIONS:
                 raise unknown_name(section, SECTIONS, "section", source)
-            data[section] = {**data[section], **changes}
+            data[section] = dict(changes) if replace else {**data[section], **changes}
         return from_dict(data, source)
 
 
