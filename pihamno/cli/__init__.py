@@ -6,14 +6,17 @@ Verb modules are discovered automatically (every module here that defines ``regi
 :data:`VERB_ORDER` first and then alphabetically.
 Heavy imports (torch, scikit-fem, pyvista) happen inside ``func`` so that ``pihamno --help`` stays fast.
 
-User errors (:class:`fem.errors.InputError`, missing/unwritable files) are printed as one line
-``pihamno: error: ...`` and exit with status 2; ``--debug`` shows the traceback instead.
+User errors (:class:`pihamno.errors.InputError`, missing/unwritable files) are printed as one line
+``pihamno: error: ...`` and exit with status 2; ``--debug`` shows the traceback instead. The library logs
+through :mod:`logging` (loggers ``pihamno.*`` and ``fem.*``); :func:`setup_logging` sends those records to
+stderr as ``pihamno: message`` lines.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 #: Verbs listed first by ``--help`` (the data's path); any other verb module follows alphabetically.
@@ -43,11 +46,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to the *current* ``sys.stderr`` (redirections made after setup, e.g. by pytest, are honoured)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def setup_logging(debug: bool = False) -> None:
+    """Library log records (``pihamno.*``, ``fem.*``) to stderr as ``pihamno: message`` (INFO and above).
+
+    Idempotent: calling it again (``main`` twice in one process) adds no second handler.
+    """
+    for name in ("pihamno", "fem"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if debug else logging.INFO)
+        if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+            handler = _StderrHandler()
+            handler.setFormatter(logging.Formatter("pihamno: %(message)s"))
+            logger.addHandler(handler)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from fem.errors import InputError
+    from pihamno.errors import InputError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_logging(args.debug)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

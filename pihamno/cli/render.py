@@ -34,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
     what = parse_what(args.what)
     rollout = read_rollout(args.rollout)
     render_rollout(rollout, args.out, trajectory=args.trajectory, frames=args.frames, what=what,
-                   overwrite=args.overwrite, log=print)
+                   overwrite=args.overwrite, log=print)  # the files written: this verb's output
     return 0

@@ -16,6 +16,7 @@ default for any other file), or a selection such as ``"0,3,10:20"`` (:mod:`piham
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from pihamno.errors import InputError
 from pihamno.evaluation import report
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.selection import select
+
+log = logging.getLogger(__name__)
 from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rollout
 
 
@@ -84,8 +87,7 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
             try:
                 curves = FieldCurves(meta, n)
             except InputError as exc:
-                if not quiet:
-                    print(f"pihamno: no energy/mass curves: {exc}")
+                log.warning(f"no energy/mass curves: {exc}")
         ref = torch.from_numpy(ref_np).to(dev)
         pred = rollout(model, processor, ref[:, :T_in], F)
         pred1 = one_step(model, processor, ref, T_in)

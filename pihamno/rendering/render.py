@@ -13,6 +13,8 @@ Files written into ``out`` for trajectory K (each atomically):
 
 from __future__ import annotations
 
+import logging
+
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,8 @@ from fem.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout
 from pihamno.selection import select
 from pihamno.export.source import check_trajectory
+
+_log = logging.getLogger(__name__)
 
 WHAT = ("interfaces", "slices", "curves")
 #: Most frames one interfaces/slices picture holds (one row each).
@@ -49,15 +53,17 @@ def render_rollout(
     what: list[str] | tuple[str, ...] = WHAT,
     overwrite: bool = False,
     panel_size: tuple[int, int] = (400, 400),
-    log=print,
+    log=None,
 ) -> list[Path]:
     """Write the PNGs of ``what`` for one trajectory of ``rollout`` into the folder ``out``; returns their paths.
 
     ``frames`` selects the rows of the interfaces/slices pictures (:func:`pihamno.selection.select`; default first,
     middle and last frame, at most :data:`MAX_ROWS`); curves always cover every frame. Every output is
     checked before any work: an existing one without ``overwrite`` is an :class:`InputError`. ``log``
-    receives one line per file written and notes (e.g. a curve absent from the file).
+    (default: this module's logger at INFO) receives one line per file written and notes (e.g. a curve
+    absent from the file).
     """
+    log = log or _log.info
     T, F = rollout.reference.shape[:2]
     k = check_trajectory(trajectory, T, "the rollout")
     chosen = default_frames(F) if frames is None else select(frames, F, "frame")

@@ -1,15 +1,18 @@
 """Training logs: one CSV row per epoch (``metrics.csv``) and, when the package is installed, TensorBoard.
 
 TensorBoard is never required: if ``torch.utils.tensorboard`` cannot be imported (no ``tensorboard``
-package), only the CSV is written and one line says so. On resume the CSV is truncated to the epochs
+package), only the CSV is written and one log line says so (once per process). On resume the CSV is truncated to the epochs
 the checkpoint has completed, then appended to, so it never holds rows of a lost epoch twice.
 """
 
 from __future__ import annotations
 
 import csv
-import sys
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+_NOTED = False  # the TensorBoard note is given once per process
 
 COLUMNS = ["epoch", "step", "lr", "loss", "data", "strong", "weak", "grad_norm", "val_score", "best", "seconds"]
 
@@ -35,8 +38,10 @@ class MetricsLog:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError:
-                if not quiet:
-                    print("pihamno: tensorboard is not installed; logging to metrics.csv only", file=sys.stderr)
+                global _NOTED
+                if not (quiet or _NOTED):
+                    log.info("tensorboard is not installed; logging to metrics.csv only")
+                    _NOTED = True
             else:
                 # on resume, events past the checkpoint's step (from the lost part of the run) are purged
                 self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=purge_step)
