@@ -13,8 +13,8 @@ inner product, as in DeepONet ``G(u)(x) = sum_k b_k(u) t_k(x) + b_0``. Shapes ``
            t = conv1(w -> n_basis)(h)                                           (B, p, n)
     output y = sum_k b_k(z) t_k + b_0,   b = Linear(latent -> n_basis)(z)       (B, 1, n)
 
-Defaults (``width=64, branch_width=48, latent=128, n_layers=4, n_basis=128``): 906,065 parameters (the paper's
-DeepONet3D_Robust: 907,969).
+Defaults (``width=64, branch_width=48, latent=128, n_layers=4, n_basis=128``): 906,065 real scalars, no complex
+weights (the paper's DeepONet3D_Robust: 907,969).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Shapes ``(B, T_in, n0, n1, n2) -> (B, 1, n0, n1, n2)``, any grid size::
                                                 feed-forward w -> expansion w -> w
     y = conv1(w -> width_q) - GELU - conv1(width_q -> 1)
 
-Defaults (``width=48, modes=8, n_layers=4, expansion=3, width_q=192``): 287,281 parameters counting complex
-weights once (the paper's F-FNO for AC/CH: 288,773), 508,465 real scalars.
+Defaults (``width=48, modes=8, n_layers=4, expansion=3, width_q=192``): 508,465 real scalars = 287,281 with
+complex weights counted once (the paper's F-FNO for AC/CH: 288,773, counted once).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ Shapes ``(B, T_in, n0, n1, n2) -> (B, 1, n0, n1, n2)``, any grid size (modes are
     x = GELU(SpectralConv(x) + conv1(x))        n_layers times (no GELU after the last)
     y = conv1(w -> width_q) - GELU - conv1(width_q -> 1)
 
-Defaults (``width=12, modes=8, n_layers=2, width_q=48``) give 1,180,741 real parameters, against 1,180,861 for
-the HAMNO paper's FNO4d (its spectral part, 8 x 12^2 x 8^3 x 2 = 1,179,648, is the same; see docs/models.md).
+Defaults (``width=12, modes=8, n_layers=2, width_q=48``) give 1,180,741 real scalars = 590,917 with complex weights
+counted once, against 1,180,861 for the HAMNO paper's FNO4d (its spectral part, 8 x 12^2 x 8^3 x 2 = 1,179,648, is
+the same; see docs/models.md).
 """
 
 from __future__ import annotations

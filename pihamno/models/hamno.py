@@ -1,4 +1,5 @@
-"""HAMNO: a hierarchical (U-shaped) neural operator of gated local/global blocks (Bamdad et al., HAMNO3d).
+"""HAMNO, the Hierarchical Adaptive Multi-scale Neural Operator (Bamdad et al., HAMNO3d): a U-shaped hierarchy of
+gated local/global blocks.
 
 Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes for input ``(B, T_in, n, n, n)``)::
 
@@ -21,9 +22,10 @@ Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes fo
     x      = x + conv1(GELU(conv1(GroupNorm(x))))        channel MLP C -> eC -> C
 
 Every convolution has a bias. ``modes``: an int ``m`` gives ``(m, 3m//4, m//2)`` per level (8 -> 8, 6, 4 as in
-the paper), or give three ints. At the paper's size (``width=12, modes=8, n_layers=2, expansion=2, width_q=12,
-T_in=5``) the model has 7,593,913 real parameters (4,036,537 counting complex weights once, as the paper
-prints), for either spectral basis (the dct keeps 2m cosines per axis; see :mod:`.layers.spectral`).
+the paper), or give three ints. At the paper's size (the defaults: ``width=12, modes=8, n_layers=2,
+expansion=2, width_q=12, n_refine=1, T_in=5``) the model has 7,593,913 real scalars = 4,036,537 with complex
+weights counted once (as the paper prints it); the dct basis has the same 7,593,913 real scalars (it keeps 2m
+cosines per axis and has no complex weights; see :mod:`.layers.spectral`).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def _stage(count: int, channels: int, modes: int, expansion: int, spectral: str,
 
 
 class HAMNO(OperatorModel):
-    """Hierarchical attention-gated multiscale neural operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of
+    """Hierarchical Adaptive Multi-scale Neural Operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of
     4 (at least 8). Architecture and formulas: :mod:`pihamno.models.hamno`.
 
     Parameters
@@ -94,7 +96,7 @@ class HAMNO(OperatorModel):
     spectral : basis of the global branch: ``"fft"`` (default, the paper's, periodic) or ``"dct"`` (Neumann).
     padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default, the paper's) or ``"reflect"``.
 
-    The defaults are the paper's size.
+    The defaults are the paper's size: 7,593,913 real scalars = 4,036,537 with complex weights counted once.
 
     >>> from pihamno.models import count_parameters
     >>> model = HAMNO()

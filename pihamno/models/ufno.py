@@ -7,8 +7,8 @@ Shapes ``(B, T_in, n0, n1, n2) -> (B, 1, n0, n1, n2)``, each n a multiple of ``2
     x = GELU(SpectralConv(x) + conv1(x) + UNetCore(x))      n_ufourier times (UNetCore w -> w, width w)
     y = conv1(w -> width_q) - GELU - conv1(width_q -> 1)
 
-Defaults (``width=12, modes=6, 3 + 3 layers, unet_depth=2, width_q=48``): 2,080,213 real parameters (the paper's
-UFNO3d: 1,992,701).
+Defaults (``width=12, modes=6, 3 + 3 layers, unet_depth=2, width_q=48``): 2,080,213 real scalars = 1,333,717 with
+complex weights counted once (the paper's UFNO3d: 1,992,701).
 """
 
 from __future__ import annotations

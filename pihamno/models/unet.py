@@ -4,7 +4,8 @@ Shapes ``(B, T_in, n0, n1, n2) -> (B, 1, n0, n1, n2)``, each n a multiple of ``2
 
     y = UNetCore(T_in + 3 -> 1, width, depth)([frames, x, y, z])
 
-Defaults (``width=50, depth=2``, widths 50/100/200): 3,319,001 parameters (the paper's UNet3d: 3,275,065).
+Defaults (``width=50, depth=2``, widths 50/100/200): 3,319,001 real scalars, no complex weights (the paper's
+UNet3d: 3,275,065).
 """
 
 from __future__ import annotations

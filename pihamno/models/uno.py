@@ -17,7 +17,8 @@ part resampled trilinearly with the end nodes aligned (node grid). Network (``w 
     y  = conv1(w -> width_q) - GELU - conv1(width_q -> 1)
 
 n must be a multiple of 4. ``m = modes`` (at most what the smaller of the two grids of a block holds).
-Defaults (``width=7, modes=8, width_q=32``): 2,410,858 real parameters (the paper's UNO3d: 2,524,789).
+Defaults (``width=7, modes=8, width_q=32``): 2,410,858 real scalars = 1,206,634 with complex weights counted once
+(the paper's UNO3d: 2,524,789).
 """
 
 from __future__ import annotations
