@@ -52,6 +52,7 @@ __all__ = ["Modes", "NonNegativeInt", "PositiveInt", "options_model", "to_plain"
 
 # PositiveInt (``Annotated[int, Gt(0)]``: widths, depths, layer counts, ``T_in``) and NonNegativeInt
 # (``Annotated[int, Ge(0)]``: counts that may be zero, e.g. HAMNO's ``n_refine``) are pydantic's.
+
 #: Spectral modes: one positive int, or three (a list or tuple; their meaning -- per axis or per level -- is
 #: the model's). The tags name the two forms in error messages.
 Modes = (
@@ -121,7 +122,7 @@ def validate_options(init: Callable, options: dict, model_name: str) -> dict:
             unknown_kind="option",
             unknown_where=lambda loc: f"model {model_name!r}",
         ) from None
-    return values.model_dump()
+    return dict(values)  # the validated values themselves (fields, then any names a **kwargs let through)
 
 
 def to_plain(value):
