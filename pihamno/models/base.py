@@ -10,69 +10,31 @@ coordinates append the three channels ``x/L, y/L, z/L`` of the node grid normali
 dim -3 (x), channel 2 along dim -1 (z). Coordinates do not depend on L or n, so a model runs on any grid it
 accepts (spectral layers are resolution-independent; 3x3x3 convolutions are not, they see one node spacing).
 
-Configuration: each model class declares a ``Config`` dataclass; ``Model(**options)`` checks the options
-(unknown names and wrong types are refused with an :class:`~fem.errors.InputError`) and keeps
-``model.config`` -- a dict of plain values (ints, floats, strs, bools, lists) -- so that
-``build_model(model.name, **model.config)`` rebuilds the same architecture from a checkpoint.
+Options: each model takes keyword-only constructor parameters with annotations and defaults (documented in
+its class docstring, shown by ``help``). :class:`OperatorModel` checks them for every subclass in one place
+(:mod:`.options`: pydantic, strict types, ranges, choices, unknown names refused with one
+:class:`~pihamno.errors.InputError` sentence) and keeps ``model.config`` -- every option with defaults filled
+in, as plain values (ints, floats, strs, bools, lists) -- so that ``build_model(model.name, **model.config)``
+rebuilds the same architecture from a checkpoint.
+
+>>> from pihamno.models import FNO
+>>> model = FNO(width=4, modes=[2, 2, 1])
+>>> model.name, model.config
+('fno', {'T_in': 5, 'width': 4, 'modes': [2, 2, 1], 'n_layers': 2, 'width_q': 48, 'spectral': 'fft'})
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import types
-import typing
+import functools
+import inspect
 from typing import ClassVar
 
 import torch
 from torch import nn
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
-
-def _type_ok(value, hint) -> bool:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, h) for h in typing.get_args(hint))
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        return isinstance(value, (list, tuple)) and all(_type_ok(v, item) for v in value)
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _plain(value):
-    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
-
-
-def make_config(config_cls, options: dict, model_name: str):
-    """``config_cls(**options)`` with every option checked by name and type; lists stay lists."""
-    hints = {f.name: typing.get_type_hints(config_cls)[f.name] for f in dataclasses.fields(config_cls)}
-    names = list(hints)
-    for key, value in options.items():
-        if key not in hints:
-            close = difflib.get_close_matches(key, names, n=1)
-            suggestion = f"; did you mean {close[0]!r}" if close else ""
-            raise InputError(f"model {model_name!r} has no option {key!r}{suggestion} (options: {', '.join(names)})")
-        if not _type_ok(value, hints[key]):
-            raise InputError(
-                f"model {model_name!r} option {key!r} must be of type {getattr(hints[key], '__name__', hints[key])}, "
-                f"got {value!r}"
-            )
-    cfg = config_cls(**{k: _plain(v) for k, v in options.items()})
-    zero_ok = getattr(config_cls, "may_be_zero", ())
-    for name, hint in hints.items():
-        v = getattr(cfg, name)
-        ints = [x for x in (v if isinstance(v, list) else [v]) if isinstance(x, int) and not isinstance(x, bool)]
-        if any(x < (0 if name in zero_ok else 1) for x in ints):
-            least = "non-negative" if name in zero_ok else "positive"
-            raise InputError(f"model {model_name!r} option {name!r} must be {least}, got {v!r}")
-    return cfg
+from .options import to_plain, validate_options
 
 
 def node_coordinates(size, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -82,25 +44,42 @@ def node_coordinates(size, device=None, dtype=torch.float32) -> torch.Tensor:
 
 
 class OperatorModel(nn.Module):
-    """Base of the registered models: ``config``, input validation and coordinate channels.
+    """Base of the registered models: checked options, ``config``, input validation and coordinate channels.
 
-    Subclasses set ``name``, ``Config`` (a dataclass with a ``T_in`` field), ``grid_multiple`` (each spatial size
-    must be a multiple of it: 4 for a hierarchy that halves the grid twice) and ``min_grid``.
+    Subclasses set ``name``, ``grid_multiple`` (each spatial size must be a multiple of it: 4 for a hierarchy
+    that halves the grid twice) and ``min_grid``, and define ``__init__(self, *, T_in: PositiveInt = 5, ...)``
+    with keyword-only, annotated parameters. Every such ``__init__`` is wrapped (:meth:`__init_subclass__`):
+    the options are validated against its signature (:func:`.options.validate_options`) before it runs, and
+    ``self.config`` is set to their plain values afterwards.
     """
 
     name: ClassVar[str] = ""
-    Config: ClassVar[type]
     grid_multiple: ClassVar[int] = 1
     min_grid: ClassVar[int] = 1
+    config: dict
 
-    def __init__(self, **options):
-        super().__init__()
-        self.cfg = make_config(self.Config, options, self.name)
-        self.config: dict = {k: _plain(v) for k, v in dataclasses.asdict(self.cfg).items()}
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        positional = [p.name for p in list(inspect.signature(init).parameters.values())[1:]
+                      if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
+        if positional:
+            raise TypeError(f"{cls.__qualname__}.__init__ must take keyword-only options (after '*'), not {positional}")
+
+        @functools.wraps(init)
+        def checked_init(self, **options):
+            values = validate_options(init, options, type(self).name or type(self).__name__)
+            init(self, **values)
+            self.config = to_plain(values)
+
+        cls.__init__ = checked_init
 
     @property
     def T_in(self) -> int:
-        return self.cfg.T_in
+        """Input frames per sample (the ``T_in`` option)."""
+        return self.config["T_in"]
 
     def expected_shape(self) -> str:
         m = self.grid_multiple

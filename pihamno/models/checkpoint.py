@@ -10,23 +10,21 @@ A payload is a plain dict::
 Only tensors, str, int, float, bool, None, lists/tuples and dicts of them are allowed anywhere in it, so no
 pickled class is ever needed to read it back. A checkpoint of another model, with another configuration
 than the one expected, or whose weights do not fit the model its config builds, is refused with one
-:class:`~fem.errors.InputError` sentence.
+:class:`~pihamno.errors.InputError` sentence.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.parallel import DataParallel, DistributedDataParallel
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.io import atomic_path
 
-from .base import make_config
-from .registry import MODELS, build_model
+from .registry import MODELS, build_model, validate_model_options
 
 KEYS = ("model_name", "model_config", "state_dict")
 
@@ -71,12 +69,10 @@ def model_payload(model: nn.Module) -> dict:
 
 
 def _config_difference(name: str, actual: dict, expected: dict) -> list[str]:
-    full = dataclasses.asdict(make_config(MODELS[name].Config, expected, name))
-    return [f"{k}={actual.get(k)!r} (expected {v!r})" for k, v in full.items() if _norm(actual.get(k)) != _norm(v)]
-
-
-def _norm(v):
-    return [_norm(x) for x in v] if isinstance(v, (list, tuple)) else v
+    """``key=actual (expected value)`` for each option that differs, both sides with defaults filled in."""
+    full_actual = validate_model_options(name, actual)
+    full_expected = validate_model_options(name, expected)
+    return [f"{k}={full_actual.get(k)!r} (expected {v!r})" for k, v in full_expected.items() if full_actual.get(k) != v]
 
 
 def model_from_payload(payload: dict, expect_name: str | None = None, expect_config: dict | None = None) -> nn.Module:

@@ -13,55 +13,63 @@ inner product, as in DeepONet ``G(u)(x) = sum_k b_k(u) t_k(x) + b_0``. Shapes ``
            t = conv1(w -> n_basis)(h)                                           (B, p, n)
     output y = sum_k b_k(z) t_k + b_0,   b = Linear(latent -> n_basis)(z)       (B, 1, n)
 
-Defaults (``width=64, branch_width=48, latent=128, n_layers=4, n_basis=128``): 906,065 parameters (the paper's
-DeepONet3D_Robust: 907,969).
+Defaults (``width=64, branch_width=48, latent=128, n_layers=4, n_basis=128``): 906,065 real scalars, no complex
+weights (the paper's DeepONet3D_Robust: 907,969).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .base import OperatorModel
-from .layers.blocks import ConvBlock, check_padding, conv1, conv3
-
-
-@dataclass
-class DeepONetConfig:
-    T_in: int = 5
-    width: int = 64
-    branch_width: int = 48
-    latent: int = 128
-    n_layers: int = 4
-    n_basis: int = 128
-    padding_mode: str = "replicate"
+from .layers.blocks import ConvBlock, PaddingMode, conv1, conv3
+from .options import PositiveInt
 
 
 class DeepONet(OperatorModel):
-    """Branch/trunk operator network with FiLM conditioning ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``."""
+    """Branch/trunk operator network with FiLM conditioning ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, any grid of
+    at least 2 nodes per axis (see :mod:`pihamno.models.deeponet`).
+
+    Parameters
+    ----------
+    T_in : input frames (channels of ``u``), positive.
+    width : channels ``w`` of the trunk, positive.
+    branch_width : channels ``c`` of the branch CNN's first level (``2c``, ``4c`` after), positive.
+    latent : size of the branch's latent code ``z``, positive.
+    n_layers : FiLM-modulated trunk layers, positive.
+    n_basis : basis functions ``p`` of the trunk (and coefficients of the branch), positive.
+    padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default) or ``"reflect"``.
+    """
 
     name = "deeponet"
-    Config = DeepONetConfig
     min_grid = 2
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        cfg = self.cfg
-        pad, c, w = check_padding(cfg.padding_mode), cfg.branch_width, cfg.width
-        c_in = cfg.T_in + 3
+    def __init__(
+        self,
+        *,
+        T_in: PositiveInt = 5,
+        width: PositiveInt = 64,
+        branch_width: PositiveInt = 48,
+        latent: PositiveInt = 128,
+        n_layers: PositiveInt = 4,
+        n_basis: PositiveInt = 128,
+        padding_mode: PaddingMode = "replicate",
+    ):
+        super().__init__()
+        pad, c, w = padding_mode, branch_width, width
+        c_in = T_in + 3
         self.branch_cnn = nn.Sequential(
             conv3(c_in, c, pad, stride=2), nn.GELU(),
             conv3(c, 2 * c, pad, stride=2), nn.GELU(),
             conv3(2 * c, 4 * c, pad, stride=2), nn.GELU(),
         )  # fmt: skip
-        self.branch_mlp = nn.Sequential(nn.Linear(4 * c, cfg.latent), nn.GELU(), nn.Linear(cfg.latent, cfg.latent))
+        self.branch_mlp = nn.Sequential(nn.Linear(4 * c, latent), nn.GELU(), nn.Linear(latent, latent))
         self.trunk_in = ConvBlock(c_in, w, pad)
-        self.trunk = nn.ModuleList(conv1(w, w) for _ in range(cfg.n_layers))
-        self.film = nn.Linear(cfg.latent, 2 * w * cfg.n_layers)
-        self.basis = conv1(w, cfg.n_basis)
-        self.coefficients = nn.Linear(cfg.latent, cfg.n_basis)
+        self.trunk = nn.ModuleList(conv1(w, w) for _ in range(n_layers))
+        self.film = nn.Linear(latent, 2 * w * n_layers)
+        self.basis = conv1(w, n_basis)
+        self.coefficients = nn.Linear(latent, n_basis)
         self.bias = nn.Parameter(torch.zeros(1))
         self.act = nn.GELU()
 

@@ -1,4 +1,5 @@
-"""HAMNO: a hierarchical (U-shaped) neural operator of gated local/global blocks (Bamdad et al., HAMNO3d).
+"""HAMNO, the Hierarchical Adaptive Multi-scale Neural Operator (Bamdad et al., HAMNO3d): a U-shaped hierarchy of
+gated local/global blocks.
 
 Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes for input ``(B, T_in, n, n, n)``)::
 
@@ -21,41 +22,29 @@ Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes fo
     x      = x + conv1(GELU(conv1(GroupNorm(x))))        channel MLP C -> eC -> C
 
 Every convolution has a bias. ``modes``: an int ``m`` gives ``(m, 3m//4, m//2)`` per level (8 -> 8, 6, 4 as in
-the paper), or give three ints. At the paper's size (``width=12, modes=8, n_layers=2, expansion=2, width_q=12,
-T_in=5``) the model has 7,593,913 real parameters (4,036,537 counting complex weights once, as the paper
-prints), for either spectral basis (the dct keeps 2m cosines per axis; see :mod:`.layers.spectral`).
+the paper), or give three ints. At the paper's size (the defaults: ``width=12, modes=8, n_layers=2,
+expansion=2, width_q=12, n_refine=1, T_in=5``) the model has 7,593,913 real scalars = 4,036,537 with complex
+weights counted once (as the paper prints it); the dct basis has the same 7,593,913 real scalars (it keeps 2m
+cosines per axis and has no complex weights; see :mod:`.layers.spectral`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from fem.errors import InputError
-
 from .base import OperatorModel
-from .layers.blocks import ConvBlock, PointwiseMLP, check_padding, conv1, conv3, down2, norm, up2
-from .layers.spectral import SpectralConv3d, check_basis
-
-
-@dataclass
-class HAMNOConfig:
-    T_in: int = 5
-    width: int = 12
-    modes: int | list[int] = 8
-    n_layers: int = 2
-    expansion: int = 2
-    width_q: int = 12
-    n_refine: int = 1
-    spectral: str = "fft"
-    padding_mode: str = "replicate"
-    may_be_zero = ("n_refine",)
+from .layers.blocks import ConvBlock, PaddingMode, PointwiseMLP, conv1, conv3, down2, norm, up2
+from .layers.spectral import Basis, SpectralConv3d
+from .options import Modes, NonNegativeInt, PositiveInt
 
 
 def level_modes(modes) -> tuple[int, int, int]:
-    """Modes per level: ``m -> (m, max(1, 3m//4), max(1, m//2))``, or three given ints."""
+    """Modes per level: ``m -> (m, max(1, 3m//4), max(1, m//2))``, or three given ints.
+
+    >>> level_modes(8), level_modes(1), level_modes([8, 6, 4])
+    ((8, 6, 4), (1, 1, 1), (8, 6, 4))
+    """
     if isinstance(modes, int):
         return modes, max(1, 3 * modes // 4), max(1, modes // 2)
     return tuple(modes)
@@ -86,42 +75,70 @@ class HybridBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-def _stage(count: int, channels: int, modes: int, cfg: HAMNOConfig) -> nn.Sequential:
-    return nn.Sequential(*(HybridBlock(channels, modes, cfg.expansion, cfg.spectral, cfg.padding_mode) for _ in range(count)))
+def _stage(count: int, channels: int, modes: int, expansion: int, spectral: str, padding_mode: str) -> nn.Sequential:
+    return nn.Sequential(*(HybridBlock(channels, modes, expansion, spectral, padding_mode) for _ in range(count)))
 
 
 class HAMNO(OperatorModel):
-    """Hierarchical attention-gated multiscale neural operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a
-    multiple of 4 (at least 8)."""
+    """Hierarchical Adaptive Multi-scale Neural Operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of
+    4 (at least 8). Architecture and formulas: :mod:`pihamno.models.hamno`.
+
+    Parameters
+    ----------
+    T_in : input frames (channels of ``u``), positive.
+    width : channels ``w`` of the finest level (``2w`` and ``4w`` on the two coarser ones), positive.
+    modes : spectral modes ``m`` of the global branch: an int gives ``(m, max(1, 3m//4), max(1, m//2))`` on the
+        levels n, n/2, n/4; or three positive ints, one per level (a list is fine).
+    n_layers : blocks per encoder stage, positive.
+    expansion : hidden-width factor ``e`` of each block's gates and channel MLP (``C -> eC``), positive.
+    width_q : hidden width of the head ``w -> width_q -> width_q -> 1``, positive.
+    n_refine : refine blocks per decoder level, 0 or more.
+    spectral : basis of the global branch: ``"fft"`` (default, the paper's, periodic) or ``"dct"`` (Neumann).
+    padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default, the paper's) or ``"reflect"``.
+
+    The defaults are the paper's size: 7,593,913 real scalars = 4,036,537 with complex weights counted once.
+
+    >>> from pihamno.models import count_parameters
+    >>> model = HAMNO()
+    >>> count_parameters(model), count_parameters(model, complex_once=True)
+    (7593913, 4036537)
+    """
 
     name = "hamno"
-    Config = HAMNOConfig
     grid_multiple = 4
     min_grid = 8
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        cfg = self.cfg
-        check_basis(cfg.spectral)
-        check_padding(cfg.padding_mode)
-        if isinstance(cfg.modes, list) and len(cfg.modes) != 3:
-            raise InputError(f"model 'hamno' option 'modes' must be an int or three ints (one per level), got {cfg.modes!r}")
-        w, (m1, m2, m3) = cfg.width, level_modes(cfg.modes)
-        self.lift = conv1(cfg.T_in + 3, w)
-        self.stem = nn.Sequential(conv3(w, w, cfg.padding_mode), nn.GELU(), conv1(w, w))
-        self.enc1 = _stage(cfg.n_layers, w, m1, cfg)
+    def __init__(
+        self,
+        *,
+        T_in: PositiveInt = 5,
+        width: PositiveInt = 12,
+        modes: Modes = 8,
+        n_layers: PositiveInt = 2,
+        expansion: PositiveInt = 2,
+        width_q: PositiveInt = 12,
+        n_refine: NonNegativeInt = 1,
+        spectral: Basis = "fft",
+        padding_mode: PaddingMode = "replicate",
+    ):
+        super().__init__()
+        w, (m1, m2, m3) = width, level_modes(modes)
+        block = dict(expansion=expansion, spectral=spectral, padding_mode=padding_mode)
+        self.lift = conv1(T_in + 3, w)
+        self.stem = nn.Sequential(conv3(w, w, padding_mode), nn.GELU(), conv1(w, w))
+        self.enc1 = _stage(n_layers, w, m1, **block)
         self.down1 = down2(w, 2 * w)
-        self.enc2 = _stage(cfg.n_layers, 2 * w, m2, cfg)
+        self.enc2 = _stage(n_layers, 2 * w, m2, **block)
         self.down2 = down2(2 * w, 4 * w)
-        self.enc3 = _stage(cfg.n_layers, 4 * w, m3, cfg)
+        self.enc3 = _stage(n_layers, 4 * w, m3, **block)
         self.up2 = up2(4 * w, 2 * w)
         self.merge2 = conv1(4 * w, 2 * w)
-        self.dec2 = _stage(cfg.n_refine, 2 * w, m2, cfg)
+        self.dec2 = _stage(n_refine, 2 * w, m2, **block)
         self.up1 = up2(2 * w, w)
         self.merge1 = conv1(2 * w, w)
-        self.dec1 = _stage(cfg.n_refine, w, m1, cfg)
+        self.dec1 = _stage(n_refine, w, m1, **block)
         self.fuse = conv1(2 * w, w)
-        self.head = PointwiseMLP(w, [cfg.width_q, cfg.width_q], 1)
+        self.head = PointwiseMLP(w, [width_q, width_q], 1)
         self.act = nn.GELU()
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:

@@ -17,12 +17,11 @@ part resampled trilinearly with the end nodes aligned (node grid). Network (``w 
     y  = conv1(w -> width_q) - GELU - conv1(width_q -> 1)
 
 n must be a multiple of 4. ``m = modes`` (at most what the smaller of the two grids of a block holds).
-Defaults (``width=7, modes=8, width_q=32``): 2,410,858 real parameters (the paper's UNO3d: 2,524,789).
+Defaults (``width=7, modes=8, width_q=32``): 2,410,858 real scalars = 1,206,634 with complex weights counted once
+(the paper's UNO3d: 2,524,789).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -30,16 +29,8 @@ from torch import nn
 
 from .base import OperatorModel
 from .layers.blocks import PointwiseMLP, conv1
-from .layers.spectral import SpectralConv3d, check_basis
-
-
-@dataclass
-class UNOConfig:
-    T_in: int = 5
-    width: int = 7
-    modes: int = 8
-    width_q: int = 32
-    spectral: str = "fft"
+from .layers.spectral import Basis, SpectralConv3d
+from .options import PositiveInt
 
 
 class OperatorBlock(nn.Module):
@@ -59,19 +50,36 @@ class OperatorBlock(nn.Module):
 
 
 class UNO(OperatorModel):
-    """U-shaped neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of 4."""
+    """U-shaped neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of 4 (at least 8; see
+    :mod:`pihamno.models.uno`).
+
+    Parameters
+    ----------
+    T_in : input frames (channels of ``u``), positive.
+    width : channels ``w`` of the finest level (up to ``4w`` on the coarse ones), positive.
+    modes : spectral modes ``m`` per axis of the blocks on the full grid (``max(1, m//2)`` on the coarse ones),
+        positive.
+    width_q : hidden width of the head ``w -> width_q -> 1``, positive.
+    spectral : basis of the spectral convolutions: ``"fft"`` (default, periodic) or ``"dct"`` (Neumann).
+    """
 
     name = "uno"
-    Config = UNOConfig
     grid_multiple = 4
     min_grid = 8
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        cfg = self.cfg
-        w, m, basis = cfg.width, cfg.modes, check_basis(cfg.spectral)
+    def __init__(
+        self,
+        *,
+        T_in: PositiveInt = 5,
+        width: PositiveInt = 7,
+        modes: PositiveInt = 8,
+        width_q: PositiveInt = 32,
+        spectral: Basis = "fft",
+    ):
+        super().__init__()
+        w, m, basis = width, modes, spectral
         mc = max(1, m // 2)
-        self.lift = conv1(cfg.T_in + 3, w)
+        self.lift = conv1(T_in + 3, w)
         self.blocks = nn.ModuleList(
             [
                 OperatorBlock(w, 2 * w, m, basis),
@@ -82,7 +90,7 @@ class UNO(OperatorModel):
                 OperatorBlock(2 * w, w, m, basis),
             ]
         )
-        self.head = PointwiseMLP(w, [cfg.width_q], 1)
+        self.head = PointwiseMLP(w, [width_q], 1)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         self.check_input(u)

@@ -7,11 +7,15 @@ the cell-centred Neumann ghost ``u[-1] = u[0]``) or ``"reflect"`` (the node-grid
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from torch import nn
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
-PADDING_MODES = ("replicate", "reflect")
+#: Ghost layer of the 3x3x3 convolutions (a model option; see the module docstring).
+PaddingMode = Literal["replicate", "reflect"]
+PADDING_MODES: tuple[str, ...] = get_args(PaddingMode)
 
 
 def check_padding(padding_mode: str) -> str:

@@ -28,14 +28,18 @@ output is float32.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import torch
 from torch import nn
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 from .transforms import dct1_matrices, dct3, dct_mode_caps, fft_corners, fft_mode_caps, idct3
 
-BASES = ("fft", "dct")
+#: Basis of a spectral convolution (a model option; see the module docstring).
+Basis = Literal["fft", "dct"]
+BASES: tuple[str, ...] = get_args(Basis)
 
 
 def as_modes(modes) -> tuple[int, int, int]:
