@@ -1,13 +1,29 @@
-"""Small file helpers shared by every writer: nothing is ever left half-written."""
+"""Small helpers shared by every writer: nothing is ever left half-written, and what is written is plain.
+
+* :func:`check_output`, :func:`atomic_path` -- output checks and atomic writing (temporary file, rename);
+* :func:`plain` -- any value of ours (numpy scalars and arrays, tuples, bytes, nested dicts) as plain Python:
+  what ``torch.load(weights_only=True)``, TOML, JSON and HDF5 attributes all accept.
+
+>>> import numpy as np
+>>> plain({"a": np.float32(0.5), "b": (1, np.int64(2)), "c": np.arange(2), "d": b"x"})
+{'a': 0.5, 'b': [1, 2], 'c': [0, 1], 'd': 'x'}
+>>> plain([float("nan"), 1.0], nonfinite=None)
+[None, 1.0]
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from pathlib import Path
 
-from fem.errors import InputError
+import numpy as np
+
+from pihamno.errors import InputError
+
+_KEEP = object()
 
 
 def check_output(path: str | Path, overwrite: bool) -> Path:
@@ -51,3 +67,26 @@ def atomic_path(path: str | Path, overwrite: bool = True):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def plain(obj, nonfinite=_KEEP):
+    """``obj`` with numpy scalars/arrays, tuples and bytes turned into Python values and lists, recursively.
+
+    ``nonfinite``: the value that replaces NaN and +-inf floats (e.g. ``None`` for JSON); by default they stay.
+    Objects of any other type become their ``str``.
+    """
+    if isinstance(obj, dict):
+        return {str(k): plain(v, nonfinite) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v, nonfinite) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return plain(obj.tolist(), nonfinite)
+    if isinstance(obj, np.generic):
+        return plain(obj.item(), nonfinite)
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", "replace")
+    if isinstance(obj, float) and nonfinite is not _KEEP and not math.isfinite(obj):
+        return nonfinite
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return str(obj)

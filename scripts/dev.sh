@@ -2,7 +2,7 @@
 # Set up everything pihamno needs on a fresh machine, then run one task.
 #
 #   bash scripts/dev.sh demo    # set up, then run the demo: the Allen-Cahn example (examples/allen_cahn.py)
-#   bash scripts/dev.sh test    # set up, then run the whole test suite (what CI runs)
+#   bash scripts/dev.sh test    # set up, then lint (ruff) and run the whole test suite with the doctests (what CI runs)
 #   bash scripts/dev.sh setup   # set up only
 #
 # Setup is idempotent: a virtual environment in .venv with the CPU build of torch (torch==2.13.0, which
@@ -51,6 +51,6 @@ export VTK_DEFAULT_OPENGL_WINDOW="${VTK_DEFAULT_OPENGL_WINDOW:-vtkEGLRenderWindo
 case "$task" in
     setup) setup_system; setup_python ;;
     demo)  setup_system; setup_python; "$VENV/bin/python" examples/allen_cahn.py "$@" ;;
-    test)  setup_system; setup_python; "$VENV/bin/python" -m pytest "$@" ;;
+    test)  setup_system; setup_python; "$VENV/bin/ruff" check . && "$VENV/bin/python" -m pytest "$@" ;;
     *) echo "usage: bash scripts/dev.sh {demo|test|setup} [args...]" >&2; exit 2 ;;
 esac

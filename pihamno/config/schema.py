@@ -232,15 +232,12 @@ def _check_model(cfg: TrainConfig, source: str) -> None:
     """The ``[model]`` options against the model's own signature (without building it)."""
     from pihamno.models import registry
 
-    validate = getattr(registry, "validate_model_options", None)
-    if validate is None or cfg.model.name not in registry.MODELS:
-        if cfg.model.name not in registry.MODELS:
-            raise unknown_name(cfg.model.name, registry.available_models(), "model", f"[model] name of {source}")
-        return
+    if cfg.model.name not in registry.MODELS:
+        raise unknown_name(cfg.model.name, registry.available_models(), "model", f"[model] name of {source}")
     try:
-        validate(cfg.model.name, {"T_in": cfg.data.T_in, **cfg.model.options})
+        registry.validate_model_options(cfg.model.name, {**cfg.model.options, "T_in": cfg.data.T_in})
     except InputError as exc:
-        raise InputError(f"[model] {exc} (in {source})") from None
+        raise InputError(f"[model] {str(exc).removeprefix('model ')} (in {source})") from None
 
 
 def from_dict(data: dict, source: str = "config", overrides: list[str] | tuple = ()) -> TrainConfig:

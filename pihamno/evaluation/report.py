@@ -26,7 +26,7 @@ import json
 import numpy as np
 
 from pihamno.evaluation.statistics import summary
-from pihamno.io import atomic_path
+from pihamno.io import atomic_path, plain
 
 
 def _pred(a: np.ndarray, n_given: int) -> np.ndarray:
@@ -90,7 +90,7 @@ def per_frame_rows(n_given: int, dt: float, rel: np.ndarray, rel_one_step: np.nd
 
 def write_json(path, obj) -> None:
     """Write ``obj`` as indented JSON, atomically (NaN/inf written as null)."""
-    text = json.dumps(_json_safe(obj), indent=2)
+    text = json.dumps(plain(obj, nonfinite=None), indent=2)
     with atomic_path(path) as tmp:
         tmp.write_text(text + "\n")
 
@@ -104,15 +104,3 @@ def write_csv(path, rows: list[dict], columns: list[str]) -> None:
         w.writerow({k: "" if r.get(k) is None else (f"{r[k]:.8g}" if isinstance(r[k], float) else r[k]) for k in columns})
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue())
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, np.ndarray)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return float(obj) if np.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj

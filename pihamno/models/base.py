@@ -34,7 +34,9 @@ from torch import nn
 
 from pihamno.errors import InputError
 
-from .options import to_plain, validate_options
+from pihamno.io import plain
+
+from .options import validate_options
 
 
 def node_coordinates(size, device=None, dtype=torch.float32) -> torch.Tensor:
@@ -72,7 +74,7 @@ class OperatorModel(nn.Module):
         def checked_init(self, **options):
             values = validate_options(init, options, type(self).name or type(self).__name__)
             init(self, **values)
-            self.config = to_plain(values)
+            self.config = plain(values)
 
         cls.__init__ = checked_init
 

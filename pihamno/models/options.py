@@ -20,7 +20,8 @@ The first problem becomes one :class:`~pihamno.errors.InputError` sentence
 model's ``__init__``; :func:`pihamno.models.registry.validate_model_options` applies it without building.
 
 >>> def init(self, *, width: PositiveInt = 12, modes: Modes = 8, n_refine: NonNegativeInt = 1): ...
->>> to_plain(validate_options(init, {"modes": [8, 6, 4]}, "demo"))
+>>> from pihamno.io import plain
+>>> plain(validate_options(init, {"modes": [8, 6, 4]}, "demo"))
 {'width': 12, 'modes': [8, 6, 4], 'n_refine': 1}
 >>> for bad in ({"width": 0}, {"width": 2.5}, {"n_refine": -1}, {"modes": [8, 6]}, {"widht": 4}):
 ...     try:
@@ -48,7 +49,7 @@ from pydantic import NonNegativeInt, PositiveInt, Strict, Tag
 
 from pihamno.errors import InputError, validation_error
 
-__all__ = ["Modes", "NonNegativeInt", "PositiveInt", "options_model", "to_plain", "validate_options"]
+__all__ = ["Modes", "NonNegativeInt", "PositiveInt", "options_model", "validate_options"]
 
 # PositiveInt (``Annotated[int, Gt(0)]``: widths, depths, layer counts, ``T_in``) and NonNegativeInt
 # (``Annotated[int, Ge(0)]``: counts that may be zero, e.g. HAMNO's ``n_refine``) are pydantic's.
@@ -123,12 +124,3 @@ def validate_options(init: Callable, options: dict, model_name: str) -> dict:
             unknown_where=lambda loc: f"model {model_name!r}",
         ) from None
     return dict(values)  # the validated values themselves (fields, then any names a **kwargs let through)
-
-
-def to_plain(value):
-    """Tuples (also nested, also in dicts) as lists: the plain values a checkpoint and a TOML file hold."""
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    return value

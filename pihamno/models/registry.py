@@ -27,7 +27,9 @@ from .deeponet import DeepONet
 from .ffno import FFNO
 from .fno import FNO
 from .hamno import HAMNO
-from .options import to_plain, validate_options
+from pihamno.io import plain
+
+from .options import validate_options
 from .ufno import UFNO
 from .unet import UNet
 from .uno import UNO
@@ -51,7 +53,7 @@ def validate_model_options(name: str, options: dict) -> dict:
     """The full configuration ``build_model(name, **options)`` would keep as ``model.config`` -- every option,
     defaults filled in, plain values (tuples as lists) -- without building the model. Unknown names, wrong types,
     values out of range or not among the choices raise the same one-sentence :class:`InputError` as building."""
-    return to_plain(validate_options(model_class(name).__init__, options, name))
+    return plain(validate_options(model_class(name).__init__, options, name))
 
 
 def build_model(name: str, **options) -> nn.Module:

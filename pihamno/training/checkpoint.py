@@ -27,26 +27,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
+from pihamno.io import plain  # noqa: F401 - re-exported: checkpoints store plain values
 
 FORMAT = "pihamno-train/1"
-
-
-def plain(obj):
-    """``obj`` with numpy scalars/arrays and tuples turned into Python values and lists (weights_only-safe)."""
-    if isinstance(obj, dict):
-        return {str(k): plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, bytes):
-        return obj.decode("utf-8", "replace")
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
 
 
 def capture_rng(sampler) -> dict:
