@@ -2,8 +2,10 @@
 whole pipeline: generate -> check-data passes -> the weak physics loss vanishes on its own data -> one
 training step. Also: the registry's refusals."""
 
+import importlib
 import importlib.util
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +15,18 @@ import torch
 from fem import InputError
 from fem.pde import PDE, get_pde, pde_names, register_pde, unregister_pde
 
-PLUGIN = Path(__file__).resolve().parent / "plugins" / "heat_equation.py"
-
-
-def load_plugin():
-    """Import the plugin file by path (it registers "heat" as a side effect, like any plugin would)."""
-    spec = importlib.util.spec_from_file_location("heat_equation_plugin", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PLUGINS = str(Path(__file__).resolve().parent / "plugins")
 
 
 @pytest.fixture(scope="module")
 def heat():
-    module = load_plugin()
+    """Import the plugin module (it registers "heat" as a side effect, like any plugin would); undo it after."""
+    sys.path.insert(0, PLUGINS)  # importable, also in the spawned workers of generate
+    module = importlib.import_module("heat_equation")
     yield module
     unregister_pde("heat")
+    sys.modules.pop("heat_equation", None)
+    sys.path.remove(PLUGINS)
     assert "heat" not in pde_names()
 
 
@@ -38,7 +36,7 @@ def dataset(heat, tmp_path_factory):
     from pihamno.data import DatasetSpec, generate
 
     spec = DatasetSpec(params=preset("heat"), n=8, frames=6, trajectories=4, seed=3)
-    path = generate(spec, tmp_path_factory.mktemp("heat") / "heat.h5", progress=False)
+    path = generate(spec, tmp_path_factory.mktemp("heat") / "heat.h5", workers=2, progress=False)  # plugin in workers
     return spec, path
 
 
@@ -167,3 +165,30 @@ def test_registry_refusals(heat):
     assert "incomplete" not in pde_names() and "nodt" not in pde_names()
     register_pde(heat.HeatEquation)  # the same class again (a reload) replaces it
     assert isinstance(get_pde("heat"), heat.HeatEquation)
+
+
+def test_workers_need_an_importable_plugin(heat, tmp_path):
+    """A PDE class defined where spawned workers cannot import it is refused with one sentence."""
+    from fem.schemes import preset
+    from pihamno.data import DatasetSpec, generate
+
+    spec = importlib.util.spec_from_file_location("not_importable_heat", Path(PLUGINS) / "heat_equation.py")
+    module = importlib.util.module_from_spec(spec)
+    unregister_pde("heat")
+    try:
+        spec.loader.exec_module(module)  # registers "heat" from a module no other process can import
+        data = DatasetSpec(params=preset("heat"), n=6, frames=2, trajectories=2)
+        with pytest.raises(InputError, match="which worker processes cannot import"):
+            generate(data, tmp_path / "d.h5", workers=2, progress=False)
+        assert not list(tmp_path.iterdir())  # refused before any file is written
+        generate(data, tmp_path / "d.h5", workers=1, progress=False)  # in-process: fine
+        # a worker whose setup fails reports it with its first task (a raising pool initializer would hang)
+        from pihamno.data import dataset as ds
+
+        ds._init_worker(data, "no_such_plugin_module")
+        with pytest.raises(ModuleNotFoundError, match="no_such_plugin_module"):
+            ds._compute(0)
+        ds._WORKER.clear()
+    finally:
+        unregister_pde("heat")
+        register_pde(heat.HeatEquation)  # back to the module fixture's plugin

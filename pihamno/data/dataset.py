@@ -147,13 +147,26 @@ def partial_path(out: str | Path) -> Path:
 _WORKER: dict = {}
 
 
-def _init_worker(spec: DatasetSpec) -> None:
+def _setup(spec: DatasetSpec) -> None:
     """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
     from fem.assembly import assemble
     from fem.solvers import Stepper
 
     ops = assemble(spec.mesh(), spec.element)
-    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
+    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol), error=None)
+
+
+def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
+    """Pool initializer: import ``pde_module`` (the module of the PDE class, so that a PDE a plugin registered
+    with :func:`fem.pde.register_pde` exists in the spawned worker too), then :func:`_setup`. An error is kept
+    and raised by :func:`_compute`: a pool whose initializer raises restarts its workers forever."""
+    import importlib
+
+    try:
+        importlib.import_module(pde_module)
+        _setup(spec)
+    except Exception as exc:
+        _WORKER["error"] = exc
 
 
 def _compute(index: int) -> dict:
@@ -161,6 +174,8 @@ def _compute(index: int) -> dict:
     from fem.solvers import simulate
     from pihamno.data.initial_conditions import sample, trajectory_rng
 
+    if _WORKER.get("error") is not None:
+        raise _WORKER["error"]
     spec, ops = _WORKER["spec"], _WORKER["ops"]
     u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
     with warnings.catch_warnings(record=True) as caught:
@@ -261,6 +276,13 @@ def generate(
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     check_output(out, overwrite)
+    pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
+    if workers > 1:
+        import importlib.util
+
+        if importlib.util.find_spec(pde_module) is None:
+            raise InputError(f"the PDE {spec.params.pde!r} is defined in module {pde_module!r}, which worker "
+                             "processes cannot import; make it importable or use workers = 1")
 
     attrs = spec.attrs(mesh_key(spec.mesh()))
     part = partial_path(out)
@@ -288,13 +310,13 @@ def generate(
 
     try:
         if todo and workers == 1:
-            _init_worker(spec)
+            _setup(spec)
             for i in todo:
                 commit(_compute(i))
         elif todo:
             import multiprocessing as mp
 
-            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec,)) as pool:
+            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec, pde_module)) as pool:
                 for result in pool.imap_unordered(_compute, todo):
                     commit(result)
     finally:
