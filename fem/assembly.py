@@ -24,8 +24,10 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import typing
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +36,10 @@ import skfem
 from fem.errors import InputError
 from fem.forms import mass, stiffness
 
-ELEMENTS = {"P1": skfem.ElementTetP1, "P2": skfem.ElementTetP2}
+#: Lagrange elements on tetrahedra, and their scikit-fem classes.
+Element = Literal["P1", "P2"]
+ELEMENTS: tuple[Element, ...] = typing.get_args(Element)
+ELEMENT_CLASSES = {"P1": skfem.ElementTetP1, "P2": skfem.ElementTetP2}
 
 _CACHE: "OrderedDict[tuple[str, str], Operators]" = OrderedDict()
 _CACHE_SIZE = 4
@@ -45,7 +50,7 @@ class Operators:
     """Assembled operators of one (mesh, element) pair. Matrices are scipy CSR, float64."""
 
     mesh: skfem.MeshTet
-    element: str
+    element: Element
     basis: skfem.Basis
     M: sp.csr_matrix
     K: sp.csr_matrix
@@ -54,7 +59,8 @@ class Operators:
 
     @property
     def ndofs(self) -> int:
-        return self.basis.N
+        """Number of degrees of freedom (a Python int)."""
+        return int(self.basis.N)
 
     @property
     def doflocs(self) -> np.ndarray:
@@ -77,7 +83,7 @@ def mesh_key(mesh: skfem.MeshTet) -> str:
     return h.hexdigest()
 
 
-def assemble(mesh: skfem.MeshTet, element: str = "P1") -> Operators:
+def assemble(mesh: skfem.MeshTet, element: Element = "P1") -> Operators:
     """Assemble (or fetch from the cache) M, K and the lumped mass of ``mesh`` for ``element``.
 
     The cache holds the last few (mesh content, element) pairs, so calling this repeatedly for the same
@@ -89,7 +95,7 @@ def assemble(mesh: skfem.MeshTet, element: str = "P1") -> Operators:
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    basis = skfem.Basis(mesh, ELEMENTS[element]())
+    basis = skfem.Basis(mesh, ELEMENT_CLASSES[element]())
     # Symmetric forms come out symmetric only up to round-off (summation order); symmetrise exactly so
     # the torch bridge can use A^T = A in the backward pass.
     M, K = (_symmetrised(form.assemble(basis)) for form in (mass, stiffness))

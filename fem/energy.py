@@ -1,14 +1,19 @@
-"""Discrete free energies and mass of the three PDEs, with the operators of the schemes (numpy).
+"""Discrete free energies and mass of the PDEs, with the operators of the schemes (numpy).
 
-With ``m = lumped`` (row sums of M, so ``sum_i m_i F(u_i) = int I_h F(u_h)`` for P1), ``K`` the stiffness
-and ``G = (M_L - K) M_L^-1 (M_L - K)`` the discrete ``(1 + Lap)^2`` of :mod:`fem.schemes`:
+With ``m = lumped`` (row sums of M, so ``sum_i m_i F(u_i) = int I_h F(u_h)`` for P1) the energy of a PDE is
+
+    E_h(u) = u^T Q u / 2 + sum_i m_i F(u_i),        dE_h/du = Q u + M_L F'(u)
+
+with the symmetric operator ``Q`` (:meth:`fem.pde.PDE.quadratic`) and the nodal potential ``F``
+(:meth:`fem.pde.PDE.potential`, its derivative :meth:`fem.pde.PDE.potential_derivative`) owned by the PDE
+object; the docstrings of :mod:`fem.pde` give them, e.g.
 
 * AC  ``E = u^T K u / 2 + sum_i m_i (u_i^2 - 1)^2 / (4 eps^2)``
 * CH  ``E = eps^2 u^T K u / 2 + sum_i m_i (u_i^2 - 1)^2 / 4``
-* SH  ``E = u^T G u / 2 + sum_i m_i (u_i^4/4 - eps u_i^2/2)``  (``u^T G u = |w|_ML^2``, ``w = (1 + Lap_h) u``)
+* SH  ``E = u^T G u / 2 + sum_i m_i (u_i^4/4 - eps u_i^2/2)``  (``G = (M_L - K) M_L^-1 (M_L - K)``, ``u^T G u = |w|_ML^2``)
 * mass ``int u = sum_i m_i u_i`` (``= 1^T M u``; conserved exactly by the CH scheme since ``1^T K = 0``).
 
-These are the energies the schemes dissipate (DESIGN section 3 discretised; proofs in :mod:`fem.schemes`):
+These are the energies the schemes dissipate (DESIGN section 3 discretised; proofs in :mod:`fem.pde`):
 :func:`energy_gradient` is ``dE/du``, and ``fem.schemes.explicit_residual`` equals it for AC and SH and
 equals ``K M_L^-1 dE/du`` for CH (an H^-1 gradient flow), which the tests check.
 
@@ -33,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from fem.errors import InputError
-from fem.schemes import PDEParams, SchemeOperators, nonlinearity, swift_hohenberg_operator
+from fem.schemes import PDEParams, SchemeOperators
 
 
 def as_columns(U, N: int) -> tuple[np.ndarray, tuple]:
@@ -56,35 +61,20 @@ def _scheme_ops(ops) -> SchemeOperators:
     return ops if isinstance(ops, SchemeOperators) else SchemeOperators.from_fem(ops)
 
 
-def _quartic(params: PDEParams, U: np.ndarray) -> np.ndarray:
-    """The nodal potential F(u) of ``E = (quadratic form) + sum m F(u)``."""
-    if params.pde == "sh":
-        return U**4 / 4.0 - params.eps * U**2 / 2.0
-    F = (U**2 - 1.0) ** 2 / 4.0
-    return F / params.eps**2 if params.pde == "ac" else F
-
-
-def _quadratic(params: PDEParams, ops: SchemeOperators, U: np.ndarray) -> np.ndarray:
-    """The symmetric linear operator Q of the quadratic part ``u^T Q u / 2``, applied to U (N, B)."""
-    if params.pde == "sh":
-        return swift_hohenberg_operator(ops, U)
-    KU = ops.K @ U
-    return params.eps**2 * KU if params.pde == "ch" else KU
-
-
 def free_energy(params: PDEParams, ops, U) -> np.ndarray:
     """Discrete free energy E_h of each field of ``U`` (module docstring); ``ops``: assembled or scheme operators."""
     sops = _scheme_ops(ops)
     X, lead = as_columns(U, sops.ndofs)
-    E = 0.5 * np.einsum("nb,nb->b", X, _quadratic(params, sops, X)) + (sops.lumped * _quartic(params, X)).sum(0)
+    pde = params.equation
+    E = 0.5 * np.einsum("nb,nb->b", X, pde.quadratic(params, sops, X)) + (sops.lumped * pde.potential(params, X)).sum(0)
     return E.reshape(lead)
 
 
 def energy_gradient(params: PDEParams, ops, X: np.ndarray) -> np.ndarray:
     """``dE_h/du`` for a nodal matrix X (N, B): ``Q u + m F'(u)`` (a dual vector, like a residual)."""
     sops = _scheme_ops(ops)
-    dF = nonlinearity(params, X) / (params.eps**2 if params.pde == "ac" else 1.0)  # F'(u)
-    return _quadratic(params, sops, X) + sops.lumped * dF
+    pde = params.equation
+    return pde.quadratic(params, sops, X) + sops.lumped * pde.potential_derivative(params, X)
 
 
 def mass(ops, U) -> np.ndarray:

@@ -25,8 +25,18 @@ Example:
 >>> m = cube_mesh(3, L=2.0, split="kuhn")
 >>> m.p.shape, m.t.shape
 ((3, 27), (4, 48))
->>> float(cell_volumes(m.p, m.t).sum())
+>>> round(float(cell_volumes(m.p, m.t).sum()), 12)  # the cube's volume L^3
 8.0
+
+"Structured split or mesh file" has one owner, :class:`MeshChoice` (what datasets record as ``split`` /
+``mesh_file``); a mesh file must cover the cube [0, L]^3 to the relative tolerance :data:`SIDE_RTOL`:
+
+>>> MeshChoice().describe(), MeshChoice("five").to_attrs()
+('kuhn mesh', {'split': 'five', 'mesh_file': ''})
+>>> MeshChoice.from_attrs({"split": "", "mesh_file": "meshes/x.msh"})
+MeshChoice(split=None, file='meshes/x.msh')
+>>> MeshChoice("five").build(3, 2.0).t.shape
+(4, 40)
 """
 
 from __future__ import annotations
@@ -34,14 +44,22 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
+import math
+import typing
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import skfem
 
 from fem.errors import InputError, MeshError
 
-SPLITS = ("kuhn", "five")
+#: Structured splits of the grid cells into tetrahedra (module docstring).
+Split = Literal["kuhn", "five"]
+SPLITS: tuple[Split, ...] = typing.get_args(Split)
+#: Relative tolerance on the side L of a mesh file's cube against the data's L (the one used everywhere).
+SIDE_RTOL = 1e-9
 
 # Corner offsets (di, dj, dk) of the tetrahedra of one cell.
 _KUHN = [
@@ -222,3 +240,64 @@ def grid_size_of(mesh: skfem.MeshTet) -> int | None:
     except MeshError:
         return None
     return n if is_grid_mesh(mesh, n, L) else None
+
+
+def check_cube_side(mesh: skfem.MeshTet, L: float, source: str = "the mesh") -> float:
+    """:func:`cube_side` of ``mesh``, refused with :class:`InputError` unless it equals ``L`` to :data:`SIDE_RTOL`."""
+    side = cube_side(mesh)
+    if not math.isclose(side, L, rel_tol=SIDE_RTOL):
+        raise InputError(f"{source} covers [0, {side:g}]^3 but L = {L:g}")
+    return side
+
+
+@dataclass(frozen=True)
+class MeshChoice:
+    """The tetrahedral mesh of the cube: a structured ``split`` of the n^3 node grid, or a mesh ``file``.
+
+    Give one of them: ``MeshChoice()`` is the Kuhn split, ``MeshChoice("five")`` the five-tetrahedra one,
+    ``MeshChoice(file="cube.msh")`` a meshio file (any tetrahedral mesh of [0, L]^3; ``split`` is then None).
+    Invalid choices raise :class:`InputError`. Datasets record it as the attributes ``split`` and
+    ``mesh_file`` (:meth:`to_attrs` / :meth:`from_attrs`, empty strings for "absent").
+    """
+
+    split: Split | None = None
+    file: str | None = None
+
+    def __post_init__(self):
+        file = None if self.file is None or str(self.file) == "" else str(self.file)
+        split = self.split or None
+        if file is not None and split is not None:
+            raise InputError(f"give either a mesh split ({split!r}) or a mesh file ({file!r}), not both")
+        if file is None and split is None:
+            split = "kuhn"
+        if split is not None and split not in SPLITS:
+            raise InputError(f"unknown mesh split {split!r}; expected one of {', '.join(SPLITS)}")
+        object.__setattr__(self, "split", split)
+        object.__setattr__(self, "file", file)
+
+    @property
+    def is_file(self) -> bool:
+        """True for a mesh file, False for a structured split."""
+        return self.file is not None
+
+    def build(self, n: int, L: float) -> skfem.MeshTet:
+        """The mesh: ``cube_mesh(n, L, split)`` on the n^3 grid, or the file (its cube side checked against L)."""
+        if self.file is None:
+            return cube_mesh(n, L, self.split)
+        mesh = load_mesh(self.file)
+        check_cube_side(mesh, L, f"mesh file {self.file!r}")
+        return mesh
+
+    @classmethod
+    def from_attrs(cls, meta: dict) -> "MeshChoice":
+        """From dataset attributes ``split`` / ``mesh_file`` (raw, with empty strings, or as read with None)."""
+        file = meta.get("mesh_file") or None
+        return cls(file=file) if file else cls(split=meta.get("split") or None)
+
+    def to_attrs(self) -> dict:
+        """``{"split": ..., "mesh_file": ...}`` for HDF5 attributes (an absent one is the empty string)."""
+        return {"split": self.split or "", "mesh_file": self.file or ""}
+
+    def describe(self) -> str:
+        """``"kuhn mesh"`` or ``"mesh file PATH"``."""
+        return f"mesh file {self.file}" if self.file else f"{self.split} mesh"

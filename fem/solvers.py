@@ -16,12 +16,13 @@ Preconditioners (chosen by measurement, ``docs/solvers.md``):
   shapes the search directions (iterates and residuals stay float64), iteration counts are unchanged and
   tolerances down to 1e-14 are reached, at half the cost of float64 transforms.
 * ``"jacobi"`` -- ``diag(A)`` (:func:`fem.schemes.step_diagonal`); any mesh and element.
-* ``"auto"`` -- ``"jacobi"`` for AC (its matrix is a well-conditioned mass + tau K: ~8-14 iterations, cheaper
-  than two DCTs per iteration), ``"dct"`` for CH and SH where it applies, else ``"jacobi"``.
+* ``"auto"`` -- the PDE's :attr:`fem.pde.PDE.auto_preconditioner` where the DCT applies, else ``"jacobi"``:
+  ``"jacobi"`` for AC (its matrix is a well-conditioned mass + tau K: ~8-14 iterations, cheaper than two
+  DCTs per iteration), ``"dct"`` for CH and SH.
 
-CH conserves ``1^T M_t u`` exactly; the increment is projected onto zero mass after CG (``d -= c 1``, which
-only removes the residual's component along ``M_t 1``, so it cannot raise the residual), making the mass
-drift round-off instead of CG tolerance.
+A PDE whose scheme conserves ``1^T M_t u`` exactly (:attr:`fem.pde.PDE.conserves_mass`: CH) gets its
+increment projected onto zero mass after CG (``d -= c 1``, which only removes the residual's component along
+``M_t 1``, so it cannot raise the residual), making the mass drift round-off instead of CG tolerance.
 
 Sparse LU is not offered: at 65^3 its factorisation takes minutes and > 10 GB (reference/measurements.md).
 
@@ -33,8 +34,10 @@ mesh whose dofs are not that grid (a mesh file, P2) the initial condition is int
 from __future__ import annotations
 
 import math
+import typing
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.fft
@@ -43,7 +46,7 @@ from fem.assembly import Operators
 from fem.energy import free_energy, mass
 from fem.errors import InputError
 from fem.interpolation import dofs_to_grid, grid_to_dofs
-from fem.mesh import cube_side, grid_size_of
+from fem.mesh import check_cube_side, grid_size_of
 from fem.schemes import (
     PDEParams,
     SchemeOperators,
@@ -52,9 +55,12 @@ from fem.schemes import (
     step_diagonal,
     step_operator,
     symbol,
+    time_mass,
 )
 
-PRECONDITIONERS = ("auto", "dct", "jacobi")
+#: CG preconditioners of :class:`Stepper` (module docstring).
+Preconditioner = Literal["auto", "dct", "jacobi"]
+PRECONDITIONERS: tuple[Preconditioner, ...] = typing.get_args(Preconditioner)
 
 
 class ConvergenceError(RuntimeError):
@@ -147,20 +153,19 @@ class Stepper:
     ``fem.schemes.relative_residual``. ``maxiter``: CG iteration cap (default ``max(500, 10 sqrt(N))``).
     """
 
-    def __init__(self, params: PDEParams, ops: Operators, preconditioner: str = "auto", rtol: float = 1e-10, maxiter: int | None = None):
+    def __init__(self, params: PDEParams, ops: Operators, preconditioner: Preconditioner = "auto", rtol: float = 1e-10,
+                 maxiter: int | None = None):
         if preconditioner not in PRECONDITIONERS:
             raise InputError(f"unknown preconditioner {preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
         if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
             raise InputError(f"solver rtol must be a number in (0, 1), got {rtol!r}")
-        L = cube_side(ops.mesh)
-        if not math.isclose(L, params.L, rel_tol=1e-9):
-            raise InputError(f"the mesh is the cube [0, {L:g}]^3 but the PDE parameters have L = {params.L:g}")
+        L = check_cube_side(ops.mesh, params.L, "the mesh of the operators")
         self.params, self.ops, self.rtol = params, ops, float(rtol)
         self.sops = SchemeOperators.from_fem(ops)
         self.maxiter = maxiter or max(500, int(10 * math.sqrt(ops.ndofs)))
         n_grid = grid_size_of(ops.mesh) if ops.element == "P1" else None
         if preconditioner == "auto":
-            preconditioner = "dct" if n_grid and params.pde != "ac" else "jacobi"
+            preconditioner = params.equation.auto_preconditioner if n_grid else "jacobi"
         if preconditioner == "dct":
             if not n_grid:
                 raise InputError("the DCT preconditioner needs a P1 mesh whose nodes are the n^3 grid; use 'jacobi'")
@@ -169,8 +174,8 @@ class Stepper:
             inv_diag = 1.0 / step_diagonal(params, ops)[:, None]
             self._precond = lambda R: R * inv_diag
         self.preconditioner = preconditioner
-        # CH: M_t 1 (for the exact-mass projection of the increment)
-        self._mt1 = (self.sops.lumped if params.mass == "lumped" else ops.M @ np.ones((ops.ndofs, 1))) if params.pde == "ch" else None
+        # mass-conserving PDE (CH): M_t 1, for the exact-mass projection of the increment
+        self._mt1 = time_mass(params, self.sops, np.ones((ops.ndofs, 1))) if params.equation.conserves_mass else None
 
     def step(self, u0: np.ndarray, guess: np.ndarray | None = None):
         """Solve ``residual(params, ops, u0, u1) = 0``; u0 (N, B). Returns ``(u1, iterations (B,), relres (B,))``.
@@ -208,7 +213,7 @@ def simulate(
     frames: int,
     *,
     rtol: float = 1e-10,
-    preconditioner: str = "auto",
+    preconditioner: Preconditioner = "auto",
     maxiter: int | None = None,
     progress: bool = False,
     stepper: Stepper | None = None,

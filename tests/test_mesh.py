@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 
 from fem.errors import InputError, MeshError
-from fem.mesh import cell_volumes, cube_mesh, cube_side, grid_size_of, is_grid_mesh, load_mesh, save_mesh
+from fem.mesh import (
+    SPLITS,
+    MeshChoice,
+    cell_volumes,
+    cube_mesh,
+    cube_side,
+    grid_size_of,
+    is_grid_mesh,
+    load_mesh,
+    save_mesh,
+)
 
 MESHES = Path(__file__).resolve().parent.parent / "meshes"
 
@@ -136,3 +146,36 @@ def test_cube_side_refuses_a_box():
 def test_loading_prints_nothing(capsys):
     load_mesh(MESHES / "cube_gmsh_h0.5_L2.msh")
     assert capsys.readouterr().out == ""
+
+
+def test_mesh_choice_attrs_describe_and_refusals():
+    assert MeshChoice() == MeshChoice("kuhn") and SPLITS == ("kuhn", "five")
+    gmsh = str(MESHES / "cube_gmsh_h0.5_L2.msh")
+    for choice, attrs, text in [(MeshChoice(), {"split": "kuhn", "mesh_file": ""}, "kuhn mesh"),
+                                (MeshChoice("five"), {"split": "five", "mesh_file": ""}, "five mesh"),
+                                (MeshChoice(file=gmsh), {"split": "", "mesh_file": gmsh}, f"mesh file {gmsh}")]:
+        assert choice.to_attrs() == attrs and choice.describe() == text
+        assert MeshChoice.from_attrs(attrs) == choice  # raw HDF5 attributes (empty strings) ...
+        assert MeshChoice.from_attrs({k: v or None for k, v in attrs.items()}) == choice  # ... or read_metadata's
+    assert MeshChoice.from_attrs({}) == MeshChoice() and MeshChoice(file=Path(gmsh)).file == gmsh
+    with pytest.raises(InputError, match="unknown mesh split 'hex'; expected one of kuhn, five"):
+        MeshChoice("hex")
+    with pytest.raises(InputError, match="either a mesh split .* or a mesh file"):
+        MeshChoice("five", gmsh)
+
+
+def test_mesh_choice_builds_and_checks_the_side_with_one_tolerance(tmp_path):
+    assert MeshChoice("five").build(4, 3.0).t.shape == cube_mesh(4, 3.0, "five").t.shape
+    gmsh = MeshChoice(file=str(MESHES / "cube_gmsh_h0.5_L2.msh"))
+    assert cube_side(gmsh.build(9, 2.0)) == pytest.approx(2.0)
+    with pytest.raises(InputError, match=r"covers \[0, 2\]\^3 but L = 15"):
+        gmsh.build(9, 15.0)
+    m = cube_mesh(3, 2.0)
+    for scale, ok in ((1 + 1e-12, True), (1 + 1e-8, False)):  # SIDE_RTOL = 1e-9, relative
+        path = tmp_path / f"scaled{scale}.vtu"
+        save_mesh(type(m)(m.p * scale, m.t), path)
+        if ok:
+            MeshChoice(file=str(path)).build(3, 2.0)
+        else:
+            with pytest.raises(InputError, match="covers"):
+                MeshChoice(file=str(path)).build(3, 2.0)

@@ -7,7 +7,7 @@ import torch
 
 from fem.assembly import assemble
 from fem.errors import InputError
-from fem.mesh import cube_mesh, grid_points, save_mesh
+from fem.mesh import MeshChoice, cube_mesh, grid_points, save_mesh
 from fem.schemes import SchemeOperators, preset, residual
 from fem.solvers import simulate
 from pihamno.physics import PhysicsLoss, combine_losses, laplacian_mirror, mirror_laplacian_matrix
@@ -50,9 +50,14 @@ def test_weak_loss_equals_on_meshio_copy_of_the_mesh(tmp_path):
     save_mesh(cube_mesh(N, p.L, "kuhn"), path)
     u1n = u1 + 1e-2 * torch.randn_like(u1)
     a = PhysicsLoss(p, N, split="kuhn", **F64)(u0, u1n)
-    b = PhysicsLoss(p, N, mesh=path, **F64)(u0, u1n)
-    for k in ("weak", "strong"):
-        assert b[k].item() == pytest.approx(a[k].item(), rel=1e-12)
+    for phys in (PhysicsLoss(p, N, mesh=path, **F64), PhysicsLoss(p, N, mesh=MeshChoice(file=str(path)), **F64)):
+        b = phys(u0, u1n)
+        for k in ("weak", "strong"):
+            assert b[k].item() == pytest.approx(a[k].item(), rel=1e-12)
+    five = PhysicsLoss(p, N, split="five", **F64)(u0, u1n)["weak"].item()
+    assert PhysicsLoss(p, N, mesh=MeshChoice("five"), **F64)(u0, u1n)["weak"].item() == five
+    with pytest.raises(InputError, match="covers"):
+        PhysicsLoss(preset("ch", L=3.0), N, mesh=path, **F64)
 
 
 @pytest.mark.parametrize("pde", ["ac", "ch", "sh"])

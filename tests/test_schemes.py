@@ -207,3 +207,22 @@ def test_relative_residual_is_one_when_standing_still():
     u = fields(125, B=2, amp=0.5)
     np.testing.assert_allclose(relative_residual(p, ops, u, u), 1.0, rtol=1e-14)
     assert sp.issparse(ops.K) and ops.lumped.shape == (125, 1)
+
+
+def test_the_pde_objects_own_what_differs():
+    """Every PDE-specific choice is read from the registered PDE object (fem.pde), not from string switches."""
+    from fem.pde import AllenCahn, CahnHilliard, SwiftHohenberg, get_pde, pde_names
+    from fem.schemes import MASS_KINDS, PDES, PRESETS
+
+    assert pde_names()[:3] == ("ac", "ch", "sh") and tuple(PDES)[:3] == ("ac", "ch", "sh")
+    assert MASS_KINDS == ("lumped", "consistent")
+    for cls in (AllenCahn, CahnHilliard, SwiftHohenberg):
+        pde = get_pde(cls.name)
+        assert type(pde) is cls and preset(cls.name).equation is pde
+        assert PRESETS[cls.name] == dict(pde=cls.name, **cls.preset)
+    assert PDEParams(get_pde("sh"), 0.15, 15.0, 0.05).pde == "sh"  # an object is stored by its name
+    assert [get_pde(n).conserves_mass for n in ("ac", "ch", "sh")] == [False, True, False]
+    assert [get_pde(n).auto_preconditioner for n in ("ac", "ch", "sh")] == ["jacobi", "dct", "dct"]
+    assert [get_pde(n).initial_condition["family"] for n in ("ac", "ch", "sh")] == ["phase", "phase", "grf"]
+    with pytest.raises(InputError, match="unknown PDE 'kdv'; expected one of ac, ch, sh"):
+        get_pde("kdv")

@@ -11,9 +11,10 @@
   solver tolerance up to the float32 rounding of the frames: limit ``10 rtol + 2 floor``, where ``floor`` is
   the same quantity for frames perturbed by their largest relative rounding error ``2^-24`` with random signs.
   With ``substeps > 1`` it is the residual of one step of size dt between frames: reported, not expected to vanish.
-* **mass drift** -- ``max_f |int u_f - int u_0|`` relative to ``int |u_0|``. CH conserves it to round-off:
-  per frame ``|int u_f - int u_0| <= 2 * 2^-24 (int |u_f| + int |u_0|)`` (float32 storage; about 4 * 2^-24
-  relative). AC, SH: reported.
+* **mass drift** -- ``max_f |int u_f - int u_0|`` relative to ``int |u_0|``. A PDE whose scheme conserves it
+  (:attr:`fem.pde.PDE.conserves_mass`: CH) conserves it to round-off: per frame
+  ``|int u_f - int u_0| <= 2 * 2^-24 (int |u_f| + int |u_0|)`` (float32 storage; about 4 * 2^-24 relative).
+  Others (AC, SH): reported.
 * **energy** -- ``E_h`` of the stored frames must not increase by more than twice the first-order float32
   rounding bound (``fem.energy.rounding_tolerance``); the float64 energies stored by the solver must not
   increase beyond ``1e-10`` relative.
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 ROUND32 = 2.0**-24
 _REQUIRED = ("pde", "eps", "L", "dt", "substeps", "S", "mass", "n", "frames", "trajectories", "element", "rtol")
@@ -71,17 +72,15 @@ def _metadata(f, meta: dict) -> tuple[dict, object]:
 
 
 def _operators(meta: dict, params, n: int):
-    """(fem operators, grid->dofs matrix or None, note) for the dataset's mesh; raises InputError if unavailable."""
+    """(fem operators, grid->dofs matrix or None) for the dataset's mesh; raises InputError if unavailable."""
     from fem.assembly import assemble, mesh_key
     from fem.interpolation import grid_to_dofs
-    from fem.mesh import cube_mesh, load_mesh
+    from fem.mesh import MeshChoice
 
-    if meta.get("mesh_file"):
-        mesh = load_mesh(meta["mesh_file"])
-        if meta.get("mesh_hash") and mesh_key(mesh) != meta["mesh_hash"]:
-            raise InputError(f"mesh file {meta['mesh_file']!r} has changed since the data was made (hash differs)")
-    else:
-        mesh = cube_mesh(n, params.L, meta.get("split") or "kuhn")
+    choice = MeshChoice.from_attrs(meta)
+    mesh = choice.build(n, params.L)
+    if choice.is_file and meta.get("mesh_hash") and mesh_key(mesh) != meta["mesh_hash"]:
+        raise InputError(f"mesh file {choice.file!r} has changed since the data was made (hash differs)")
     ops = assemble(mesh, str(meta.get("element", "P1")))
     return ops, grid_to_dofs(ops, n)
 
@@ -175,12 +174,14 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
         checks.append(_check("residual", st, worst["res"], limit, note))
 
         # mass
-        if params.pde == "ch" and exact:
+        conserved = params.equation.conserves_mass
+        if conserved and exact:
             st = "ok" if worst["drift_viol"] == 0 else "FAIL"
-            note = f"CH conserves int u: {worst['drift_viol']} frames beyond the float32 rounding bound 2*2^-24*(int|u_f| + int|u_0|)"
+            note = (f"{params.pde.upper()} conserves int u: {worst['drift_viol']} frames beyond the float32 rounding "
+                    "bound 2*2^-24*(int|u_f| + int|u_0|)")
             checks.append(_check("mass drift", st, worst["drift"], 4 * ROUND32, note))
         else:
-            why = "not conserved by this PDE" if params.pde != "ch" else "grid samples of a non-grid solution"
+            why = "grid samples of a non-grid solution" if conserved else "not conserved by this PDE"
             checks.append(_check("mass drift", "info", worst["drift"], None, why))
 
         # energy

@@ -24,18 +24,23 @@ made with different parameters is refused (or discarded with ``overwrite=True``)
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fem.errors import InputError
-from pihamno.io import check_output
 from fem.schemes import PDEParams
+from pihamno.errors import InputError
+from pihamno.io import check_output
+
+if TYPE_CHECKING:  # imported lazily at run time (keeps the command line's start fast)
+    from fem.assembly import Element
+    from fem.mesh import MeshChoice, Split
+    from fem.solvers import Preconditioner
 
 FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
 MIN_N = 4
@@ -45,7 +50,11 @@ _NOT_FINGERPRINT = {"created", "pihamno_version"}
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction."""
+    """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction.
+
+    The mesh is the structured ``split`` of the n^3 grid or the tetrahedral ``mesh_file`` (then ``split`` is
+    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`.
+    """
 
     params: PDEParams
     n: int
@@ -54,15 +63,15 @@ class DatasetSpec:
     ic_family: str | None = None
     ic_params: dict = field(default_factory=dict)
     seed: int = 0
-    split: str = "kuhn"
+    split: Split | str | None = "kuhn"
     mesh_file: str | None = None
-    element: str = "P1"
+    element: Element = "P1"
     rtol: float = 1e-10
-    preconditioner: str = "auto"
+    preconditioner: Preconditioner = "auto"
 
     def __post_init__(self):
         from fem.assembly import ELEMENTS
-        from fem.mesh import SPLITS
+        from fem.mesh import MeshChoice
         from fem.solvers import PRECONDITIONERS
         from pihamno.data.initial_conditions import default_family, resolve_params
 
@@ -72,8 +81,7 @@ class DatasetSpec:
                 raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
         if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.mesh_file is None and self.split not in SPLITS:
-            raise InputError(f"unknown mesh split {self.split!r}; expected one of {', '.join(SPLITS)}")
+        choice = MeshChoice(file=self.mesh_file) if self.mesh_file is not None else MeshChoice(split=self.split)
         if self.element not in ELEMENTS:
             raise InputError(f"unknown element {self.element!r}; expected one of {', '.join(ELEMENTS)}")
         if not (isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1):
@@ -83,27 +91,25 @@ class DatasetSpec:
         family = self.ic_family or default_family(self.params.pde)
         object.__setattr__(self, "ic_family", family)
         object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
-        if self.mesh_file is not None:
-            object.__setattr__(self, "mesh_file", str(self.mesh_file))
-            object.__setattr__(self, "split", "")
+        object.__setattr__(self, "split", choice.split or "")
+        object.__setattr__(self, "mesh_file", choice.file)
+
+    @property
+    def mesh_choice(self) -> MeshChoice:
+        """The structured split or the mesh file, as a :class:`fem.mesh.MeshChoice`."""
+        from fem.mesh import MeshChoice
+
+        return MeshChoice(split=self.split or None, file=self.mesh_file)
 
     def mesh(self):
         """The tetrahedral mesh: the structured ``split`` on the n^3 grid, or the mesh file (side checked against L)."""
-        from fem.mesh import cube_mesh, cube_side, load_mesh
-
-        if self.mesh_file is None:
-            return cube_mesh(self.n, self.params.L, self.split)
-        mesh = load_mesh(self.mesh_file)
-        L = cube_side(mesh)
-        if not math.isclose(L, self.params.L, rel_tol=1e-9):
-            raise InputError(f"mesh file {self.mesh_file!r} covers [0, {L:g}]^3 but L = {self.params.L:g}")
-        return mesh
+        return self.mesh_choice.build(self.n, self.params.L)
 
     def attrs(self, mesh_hash: str) -> dict:
         """The HDF5 attributes (all str / int / float)."""
         import pihamno
 
-        p = self.params
+        p, mesh = self.params, self.mesh_choice.to_attrs()
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -118,8 +124,8 @@ class DatasetSpec:
             "n": int(self.n),
             "frames": int(self.frames),
             "trajectories": int(self.trajectories),
-            "split": self.split,
-            "mesh_file": self.mesh_file or "",
+            "split": mesh["split"],
+            "mesh_file": mesh["mesh_file"],
             "mesh_hash": mesh_hash,
             "element": self.element,
             "ic_family": self.ic_family,
@@ -141,13 +147,26 @@ def partial_path(out: str | Path) -> Path:
 _WORKER: dict = {}
 
 
-def _init_worker(spec: DatasetSpec) -> None:
+def _setup(spec: DatasetSpec) -> None:
     """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
     from fem.assembly import assemble
     from fem.solvers import Stepper
 
     ops = assemble(spec.mesh(), spec.element)
-    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
+    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol), error=None)
+
+
+def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
+    """Pool initializer: import ``pde_module`` (the module of the PDE class, so that a PDE a plugin registered
+    with :func:`fem.pde.register_pde` exists in the spawned worker too), then :func:`_setup`. An error is kept
+    and raised by :func:`_compute`: a pool whose initializer raises restarts its workers forever."""
+    import importlib
+
+    try:
+        importlib.import_module(pde_module)
+        _setup(spec)
+    except Exception as exc:
+        _WORKER["error"] = exc
 
 
 def _compute(index: int) -> dict:
@@ -155,6 +174,8 @@ def _compute(index: int) -> dict:
     from fem.solvers import simulate
     from pihamno.data.initial_conditions import sample, trajectory_rng
 
+    if _WORKER.get("error") is not None:
+        raise _WORKER["error"]
     spec, ops = _WORKER["spec"], _WORKER["ops"]
     u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
     with warnings.catch_warnings(record=True) as caught:
@@ -270,6 +291,13 @@ def generate(
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     check_output(out, overwrite)
+    pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
+    if workers > 1:
+        import importlib.util
+
+        if importlib.util.find_spec(pde_module) is None:
+            raise InputError(f"the PDE {spec.params.pde!r} is defined in module {pde_module!r}, which worker "
+                             "processes cannot import; make it importable or use workers = 1")
 
     attrs = spec.attrs(mesh_key(spec.mesh()))
     part = partial_path(out)
@@ -297,13 +325,13 @@ def generate(
 
     try:
         if todo and workers == 1:
-            _init_worker(spec)
+            _setup(spec)
             for i in todo:
                 commit(_compute(i))
         elif todo:
             import multiprocessing as mp
 
-            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec,)) as pool:
+            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec, pde_module)) as pool:
                 for result in pool.imap_unordered(_compute, todo):
                     commit(result)
     finally:

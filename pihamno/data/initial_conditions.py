@@ -1,8 +1,9 @@
 """Initial conditions on the n^3 node grid of [0, L]^3: a registry of named, seeded families.
 
 Every family is a function ``(rng, n, L, **params) -> (n, n, n) float64`` registered with its parameters
-and their defaults; a default of ``None`` is filled per PDE by :func:`resolve_params` (length scales and
-interface widths depend on the PDE: the interface width is the equilibrium one, ``sqrt(2) eps``).
+and their defaults; a default of ``None`` is filled per PDE by :func:`resolve_params` from the PDE object's
+``initial_condition`` settings (:class:`fem.pde.PDE`: length scales depend on the PDE) and its ``eps`` (the
+interface width is the equilibrium one, ``sqrt(2) eps``).
 
 Gaussian random fields live in the cosine (Neumann) basis of the node grid, i.e. DCT-I modes
 ``cos(pi k_x x / L) cos(pi k_y y / L) cos(pi k_z z / L)``, ``0 <= k < n``, with independent N(0, 1)
@@ -43,7 +44,8 @@ from typing import Callable
 import numpy as np
 import scipy.fft
 
-from fem.errors import InputError
+from fem.pde import get_pde
+from pihamno.errors import InputError
 
 
 def trajectory_rng(seed: int, index: int) -> np.random.Generator:
@@ -162,32 +164,32 @@ FAMILIES: dict[str, Family] = {
     ]
 }
 
-#: Per-PDE values of the ``None`` defaults (lengths in the units of L; ``width`` is sqrt(2) eps unless given).
-PDE_DEFAULTS = {
-    "ac": dict(family="phase", length_scale=0.4, level=0.0, amplitude=1.0, radius=0.5, rmin=0.25, rmax=0.6),
-    "ch": dict(family="phase", length_scale=0.25, level=0.25, amplitude=1.0, radius=0.5, rmin=0.2, rmax=0.5),
-    "sh": dict(family="grf", length_scale=1.0, level=0.0, amplitude=0.25, radius=2.0, rmin=1.5, rmax=4.0),
-}
-_EPS = {"ac": 0.1, "ch": 0.05, "sh": 0.15}
+#: Parameters whose ``None`` default is a per-PDE value (:attr:`fem.pde.PDE.initial_condition`).
+_PER_PDE = ("length_scale", "level", "amplitude", "radius", "rmin", "rmax")
+
+
+def pde_defaults(pde: str) -> dict:
+    """The PDE's default initial-condition settings: ``family`` and the values of the ``None`` defaults
+    (lengths in the units of L; ``width`` is sqrt(2) eps unless given), from :attr:`fem.pde.PDE.initial_condition`."""
+    return dict(get_pde(pde).initial_condition)
 
 
 def default_family(pde: str) -> str:
     """The in-distribution family of ``pde``."""
-    if pde not in PDE_DEFAULTS:
-        raise InputError(f"unknown PDE {pde!r}; expected one of {', '.join(PDE_DEFAULTS)}")
-    return PDE_DEFAULTS[pde]["family"]
+    return pde_defaults(pde)["family"]
 
 
 def resolve_params(family: str, pde: str, overrides: dict | None = None, eps: float | None = None) -> dict:
     """All parameters of ``family`` for ``pde``: family defaults <- per-PDE values <- ``overrides``.
 
-    ``eps`` (default: the PDE preset's) sets the interface ``width = sqrt(2) eps``. Unknown families,
-    unknown parameter names and non-finite or negative lengths raise :class:`InputError`.
+    The per-PDE values come from the PDE object (:func:`pde_defaults`); ``eps`` (default: the PDE preset's)
+    sets the interface ``width = sqrt(2) eps``. Unknown families, unknown parameter names, per-PDE values the
+    PDE does not give, and non-finite or negative lengths raise :class:`InputError`.
     """
     if family not in FAMILIES:
         raise InputError(f"unknown initial-condition family {family!r}; expected one of {', '.join(FAMILIES)}")
-    if pde not in PDE_DEFAULTS:
-        raise InputError(f"unknown PDE {pde!r}; expected one of {', '.join(PDE_DEFAULTS)}")
+    equation = get_pde(pde)
+    defaults = equation.initial_condition
     fam = FAMILIES[family]
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(fam.defaults))
@@ -196,14 +198,16 @@ def resolve_params(family: str, pde: str, overrides: dict | None = None, eps: fl
             f"initial-condition family {family!r} has no parameter {', '.join(map(repr, unknown))}; "
             f"its parameters are {', '.join(fam.defaults)}"
         )
-    eps = _EPS[pde] if eps is None else float(eps)
+    eps = float(equation.preset["eps"]) if eps is None else float(eps)
     params = {}
     for key, default in fam.defaults.items():
         value = overrides.get(key, default)
         if value is None and key == "width":
             value = math.sqrt(2.0) * eps
-        elif value is None and key in PDE_DEFAULTS[pde]:
-            value = PDE_DEFAULTS[pde][key]
+        elif value is None and key in defaults:
+            value = defaults[key]
+        elif value is None and key in _PER_PDE:
+            raise InputError(f"the {pde} PDE gives no default for parameter {key} of initial-condition family {family!r}; pass it")
         params[key] = value
     for key in ("length_scale", "scale", "radius", "rmin", "rmax", "width", "decay", "count"):
         v = params.get(key)

@@ -9,7 +9,8 @@ the exact discrete solution (nor on the exact PDE solution): the loss is not min
 is at solver tolerance.
 
 Every scheme of :mod:`fem.schemes` has the outer form ``r = M_t a + M_L c + K b`` (``M_t`` = lumped or
-consistent mass); :func:`scheme_terms` gives ``(a, b, c)`` and is tested to reproduce
+consistent mass); :func:`scheme_terms` gives ``(a, b, c)`` (owned by the PDE object,
+:meth:`fem.pde.PDE.scheme_terms`) and is tested to reproduce
 :func:`fem.schemes.residual` exactly when assembled. The element-local residual applies the unassembled element matrices (4E x N, from
 scikit-fem's unsummed COO data) to the same ``a`` and ``b``. The inner quantities (CH's chemical
 potential, SH's ``w = (1 + Lap) u``) are computed with the assembled operators, as in the paper.
@@ -22,25 +23,17 @@ import scipy.sparse as sp
 
 from fem.assembly import Operators
 from fem.forms import mass, stiffness
-from fem.schemes import PDEParams, nonlinearity
+from fem.schemes import PDEParams
 
 
 def scheme_terms(params: PDEParams, ops, u0, u1):
     """``(a, b, c)`` with ``residual(params, ops, u0, u1) == M_t a + K b + M_L c``; nodal (N, B) each, c may be None.
 
-    AC ``a = d/tau + (f(u0) + S d)/eps^2, b = u1``; CH ``a = d/tau, b = mu1 = eps^2 M_L^-1 K u1 + f(u0) + S d``;
-    SH ``a = d/tau + f(u0) + S d, b = -w1, c = w1`` with ``w1 = u1 - M_L^-1 K u1``, since
-    ``(M_L - K) M_L^-1 (M_L - K) u1 = M_L w1 - K w1``.
+    The PDE object's split (:meth:`fem.pde.PDE.scheme_terms`): AC ``a = d/tau + (f(u0) + S d)/eps^2, b = u1``;
+    CH ``a = d/tau, b = mu1 = eps^2 M_L^-1 K u1 + f(u0) + S d``; SH ``a = d/tau + f(u0) + S d, b = -w1, c = w1``
+    with ``w1 = u1 - M_L^-1 K u1``, since ``(M_L - K) M_L^-1 (M_L - K) u1 = M_L w1 - K w1``.
     """
-    tau, eps, S = params.tau, params.eps, params.S
-    d = u1 - u0
-    f0 = nonlinearity(params, u0)
-    if params.pde == "ac":
-        return d / tau + (f0 + S * d) / eps**2, u1, None
-    if params.pde == "ch":
-        return d / tau, eps**2 * (ops.K @ u1) / ops.lumped + f0 + S * d, None
-    w1 = u1 - (ops.K @ u1) / ops.lumped
-    return d / tau + f0 + S * d, -w1, w1
+    return params.equation.scheme_terms(params, ops, u0, u1)
 
 
 def element_matrices(ops: Operators) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.csr_matrix, np.ndarray]:

@@ -26,19 +26,25 @@ Products run in float32 (or the dtype asked for) with autocast disabled: sparse 
 
 from __future__ import annotations
 
+import typing
+from pathlib import Path
+from typing import Literal
+
 import torch
 
-from fem.assembly import assemble
-from fem.errors import InputError
+from fem.assembly import Element, assemble
 from fem.interpolation import grid_to_dofs
-from fem.mesh import cube_mesh, cube_side, load_mesh
+from fem.mesh import MeshChoice, Split, cube_mesh
 from fem.schemes import PDEParams, residual
 from fem.schemes_torch import TorchSchemeOperators
 from fem.torch_bridge import SparseOperator, diagonal_tensor
+from pihamno.errors import InputError
 from pihamno.physics.element_local import element_matrices, scheme_terms
 from pihamno.physics.finite_difference import FiniteDifferenceOperators
 
-WEAK_KINDS = ("assembled", "element_local")
+#: The weak residuals (module docstring).
+WeakKind = Literal["assembled", "element_local"]
+WEAK_KINDS: tuple[WeakKind, ...] = typing.get_args(WeakKind)
 
 
 class PhysicsLoss:
@@ -48,15 +54,17 @@ class PhysicsLoss:
     ----------
     params : PDE and scheme parameters; the loss uses one step per frame (``params.frame_level()``).
     n : nodes per side of the grid the fields live on.
-    split : structured mesh for the weak form (``"kuhn"`` or ``"five"``) when ``mesh`` is None.
-    mesh : path of a tetrahedral mesh file of the cube [0, L]^3 (meshio), instead of a structured split.
+    mesh : the mesh of the weak form, a :class:`fem.mesh.MeshChoice` (structured split or mesh file, its
+        cube side checked against L), or the path of a tetrahedral mesh file of the cube [0, L]^3 (meshio).
+    split : structured mesh for the weak form (``"kuhn"`` or ``"five"``) when ``mesh`` is None (default kuhn).
     element : ``"P1"`` or ``"P2"`` test functions.
     weak : ``"assembled"`` (consistent, default) or ``"element_local"`` (the paper's, inconsistent).
     device, dtype : where the sparse products run (default: CUDA when present; float32).
     """
 
-    def __init__(self, params: PDEParams, n: int, *, split: str = "kuhn", mesh=None, element: str = "P1",
-                 weak: str = "assembled", device=None, dtype: torch.dtype = torch.float32):
+    def __init__(self, params: PDEParams, n: int, *, split: Split | None = None,
+                 mesh: MeshChoice | str | Path | None = None, element: Element = "P1",
+                 weak: WeakKind = "assembled", device=None, dtype: torch.dtype = torch.float32):
         if weak not in WEAK_KINDS:
             raise InputError(f"unknown weak residual {weak!r}; expected one of {', '.join(WEAK_KINDS)}")
         from pihamno.device import resolve_device
@@ -72,10 +80,12 @@ class PhysicsLoss:
         self.grid_mass = SparseOperator(assemble(cube_mesh(self.n, self.L, "kuhn")).M, device, dtype, symmetric=True)
 
         # weak form: the scheme on the chosen mesh and element
-        fem_mesh = load_mesh(mesh) if mesh is not None else cube_mesh(self.n, self.L, split)
-        if mesh is not None and abs(cube_side(fem_mesh) - self.L) > 1e-9 * self.L:
-            raise InputError(f"mesh {str(mesh)!r} covers [0, {cube_side(fem_mesh):g}]^3 but the data has L = {self.L:g}")
-        self.fem = assemble(fem_mesh, element)
+        if mesh is None:
+            mesh = MeshChoice(split=split)
+        elif not isinstance(mesh, MeshChoice):
+            mesh = MeshChoice(file=mesh)
+        self.mesh = mesh
+        self.fem = assemble(mesh.build(self.n, self.L), element)
         self.ops = TorchSchemeOperators.from_fem(self.fem, device=device, dtype=dtype)
         P = grid_to_dofs(self.fem, self.n)
         self.to_dofs = None if P is None else SparseOperator(P, device, dtype, symmetric=False)
@@ -88,7 +98,11 @@ class PhysicsLoss:
 
     @classmethod
     def from_metadata(cls, meta: dict, n: int | None = None, **kwargs) -> "PhysicsLoss":
-        """From a dataset's metadata (``pihamno.data.dataset.read_metadata``): pde, eps, L, dt, S, mass."""
+        """From a dataset's metadata (``pihamno.data.dataset.read_metadata``): pde, eps, L, dt, S, mass.
+
+        The mesh is given in ``kwargs`` (``mesh`` / ``split``); ``mesh=MeshChoice.from_attrs(meta)`` is the
+        dataset's own, on which the weak residual vanishes.
+        """
         params = PDEParams.from_dict(meta)
         n = int(meta["n"]) if n is None else n
         return cls(params, n, **kwargs)
@@ -135,7 +149,7 @@ class PhysicsLoss:
     def __repr__(self) -> str:
         p = self.params
         return (f"PhysicsLoss(pde={p.pde}, eps={p.eps:g}, dt={p.dt:g}, n={self.n}, weak={self.weak_kind}, "
-                f"element={self.fem.element}, dofs={self.fem.ndofs}, device={self.device})")
+                f"{self.mesh.describe()}, element={self.fem.element}, dofs={self.fem.ndofs}, device={self.device})")
 
 
 def combine_losses(data: torch.Tensor, physics: dict[str, torch.Tensor] | None, lam: float,
