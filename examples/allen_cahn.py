@@ -15,7 +15,8 @@ n 32, 101 frames instead):
 * initial conditions: the AC default, tanh-thresholded Gaussian random fields (length scale 0.4).
 
 The recipe is :func:`main` below: each stage is one call of :mod:`pihamno.workflows`, reusing its
-finished output when run again. Run ``python examples/allen_cahn.py --help`` for the flags (scale, mesh, test functions, output folder).
+finished output when run again. Run ``python examples/allen_cahn.py --help`` for the flags (scale, mesh,
+test functions, output folder).
 """
 
 import sys

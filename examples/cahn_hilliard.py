@@ -17,7 +17,8 @@ dt 1e-3, n 32, 101 frames instead):
   constant to round-off; the frames differ from a 10x finer time step by about 6% (relative L2).
 
 The recipe is :func:`main` below: each stage is one call of :mod:`pihamno.workflows`, reusing its
-finished output when run again. Run ``python examples/cahn_hilliard.py --help`` for the flags (scale, mesh, test functions, output folder).
+finished output when run again. Run ``python examples/cahn_hilliard.py --help`` for the flags (scale, mesh,
+test functions, output folder).
 """
 
 import sys

@@ -18,7 +18,8 @@ dt 5e-2, n 32, 101 frames instead):
 * initial conditions: the SH default, a Gaussian random field of amplitude 0.25 and correlation length 1.
 
 The recipe is :func:`main` below: each stage is one call of :mod:`pihamno.workflows`, reusing its
-finished output when run again. Run ``python examples/swift_hohenberg.py --help`` for the flags (scale, mesh, test functions, output folder).
+finished output when run again. Run ``python examples/swift_hohenberg.py --help`` for the flags (scale, mesh,
+test functions, output folder).
 """
 
 import sys

@@ -9,8 +9,8 @@ For a mesh and a Lagrange element (``"P1"`` or ``"P2"``) :func:`assemble` return
   (diagonal-scaling) lumping is used, ``M_L,ii = M_ii * |Omega| / sum_k M_kk``, positive and exact for
   the total volume.
 
-Nonlinear terms are interpolated nodally: the load of f(u) is ``M @ f(u)`` with ``f`` applied to the dof
-values (DESIGN section 4). That keeps the residual a pair of sparse products, identical in the reference
+Nonlinear terms are interpolated nodally: the load of f(u) is ``M_t f(u)`` (``M_t`` the lumped mass by
+default, or ``M``; :mod:`fem.schemes`) with ``f`` applied to the dof values (docs/design.md section 4.1). That keeps the residual a pair of sparse products, identical in the reference
 solvers and in the torch physics losses, so no quadrature-point evaluation matrix is needed.
 
 Example:
@@ -24,21 +24,18 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import typing
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 import skfem
 
+from fem.choices import ELEMENTS, Element  # noqa: F401 - re-exported: the choices are owned by fem.choices
 from fem.errors import InputError
 from fem.forms import mass, stiffness
 
 #: Lagrange elements on tetrahedra, and their scikit-fem classes.
-Element = Literal["P1", "P2"]
-ELEMENTS: tuple[Element, ...] = typing.get_args(Element)
 ELEMENT_CLASSES = {"P1": skfem.ElementTetP1, "P2": skfem.ElementTetP2}
 
 _CACHE: "OrderedDict[tuple[str, str], Operators]" = OrderedDict()

@@ -13,7 +13,7 @@ object; the docstrings of :mod:`fem.pde` give them, e.g.
 * SH  ``E = u^T G u / 2 + sum_i m_i (u_i^4/4 - eps u_i^2/2)``  (``G = (M_L - K) M_L^-1 (M_L - K)``, ``u^T G u = |w|_ML^2``)
 * mass ``int u = sum_i m_i u_i`` (``= 1^T M u``; conserved exactly by the CH scheme since ``1^T K = 0``).
 
-These are the energies the schemes dissipate (DESIGN section 3 discretised; proofs in :mod:`fem.pde`):
+These are the energies the schemes dissipate (docs/design.md section 3; proofs in :mod:`fem.pde`):
 :func:`energy_gradient` is ``dE/du``, and ``fem.schemes.explicit_residual`` equals it for AC and SH and
 equals ``K M_L^-1 dE/du`` for CH (an H^-1 gradient flow), which the tests check.
 

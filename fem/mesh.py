@@ -1,6 +1,6 @@
 """Tetrahedral meshes of the cube [0, L]^3: structured splits of the node grid, and files read with meshio.
 
-Grid convention (DESIGN section 2): a field is sampled on the n x n x n node grid with spacing
+Grid convention (docs/design.md section 2): a field is sampled on the n x n x n node grid with spacing
 h = L / (n - 1); index (i, j, k) is the point (i h, j h, k h). The structured meshes below use exactly
 these nodes, numbered in C order of (i, j, k)::
 
@@ -13,8 +13,8 @@ which is why the connectivity is built here.)
 Splits of each grid cell:
 
 * ``kuhn`` -- 6 tetrahedra around the main diagonal (0,0,0)-(1,1,1), the same in every cell (Kuhn /
-  Freudenthal triangulation). Its P1 stiffness is the 7-point Laplacian stencil at interior and face
-  nodes.
+  Freudenthal triangulation). With the row-sum lumped mass, ``M_L^-1 K`` is the 7-point mirror-ghost
+  Laplacian at interior and face nodes (not at the cube's edges and corners).
 * ``five`` -- 5 tetrahedra (a central one and four corners), mirrored in alternate cells
   (parity of i + j + k) so that the faces between cells match.
 
@@ -45,19 +45,16 @@ import contextlib
 import io
 import itertools
 import math
-import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import skfem
 
+from fem.choices import SPLITS, Split  # noqa: F401 - re-exported: the choices are owned by fem.choices
 from fem.errors import InputError, MeshError
 
 #: Structured splits of the grid cells into tetrahedra (module docstring).
-Split = Literal["kuhn", "five"]
-SPLITS: tuple[Split, ...] = typing.get_args(Split)
 #: Relative tolerance on the side L of a mesh file's cube against the data's L (the one used everywhere).
 SIDE_RTOL = 1e-9
 
@@ -125,10 +122,10 @@ def cube_mesh(n: int, L: float = 1.0, split: str = "kuhn") -> skfem.MeshTet:
     _check_grid_args(n, L, split)
     p = grid_points(n, L)
     c = np.arange(n - 1)
-    I, J, K = (a.ravel() for a in np.meshgrid(c, c, c, indexing="ij"))
+    ci, cj, ck = (a.ravel() for a in np.meshgrid(c, c, c, indexing="ij"))  # cell (ci, cj, ck): lowest corner
 
     def tets(template, mask=None):
-        ii, jj, kk = (I, J, K) if mask is None else (I[mask], J[mask], K[mask])
+        ii, jj, kk = (ci, cj, ck) if mask is None else (ci[mask], cj[mask], ck[mask])
         blocks = []
         for tet in template:
             blocks.append(np.stack([((ii + a) * n + (jj + b)) * n + (kk + d) for a, b, d in tet]))
@@ -137,7 +134,7 @@ def cube_mesh(n: int, L: float = 1.0, split: str = "kuhn") -> skfem.MeshTet:
     if split == "kuhn":
         t = tets(_KUHN)
     else:
-        even = (I + J + K) % 2 == 0
+        even = (ci + cj + ck) % 2 == 0
         t = np.concatenate([tets(_FIVE_EVEN, even), tets(_FIVE_ODD, ~even)], axis=1)
     return skfem.MeshTet(p, _orient(p, t).astype(np.int64))
 

@@ -1,6 +1,6 @@
 """Time-discrete schemes of the PDEs of :mod:`fem.pde` (AC, CH, SH built in), written once for numpy/scipy and torch.
 
-This module is the consistency contract of the project (DESIGN section 4): the reference solver
+This module is the consistency contract of the project (docs/design.md section 4.5): the reference solver
 (:mod:`fem.solvers`) solves exactly ``residual(params, ops, u0, u1) = 0`` for ``u1``, and the physics
 losses evaluate the same function on torch tensors. Every formula below uses only
 
@@ -14,7 +14,7 @@ So the same code runs on :class:`SchemeOperators` (scipy CSR + numpy) and on
 Notation: ``M`` consistent mass, ``M_L = diag(lumped)`` lumped mass, ``K`` stiffness (weak -Laplacian,
 natural Neumann), ``d = u1 - u0``, ``tau = dt / substeps`` the step, ``M_t`` the mass of the time
 derivative and of the explicit load (``M_L`` by default, ``M`` with ``mass="consistent"``).
-Nonlinearities are interpolated nodally (load ``M_t f(u)``, DESIGN section 4).
+Nonlinearities are interpolated nodally (load ``M_t f(u)``, docs/design.md section 4.1).
 
 Schemes (stabilised linearly implicit IMEX Euler): the residual is written in increment form
 ``r = g(u0) + A d`` with ``g(u0) = r(u0, u0)`` the *explicit residual* and ``A`` the SPD step matrix. Each PDE
@@ -51,19 +51,16 @@ Example (standing still, the residual is the explicit residual g(u0)):
 from __future__ import annotations
 
 import math
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Literal
 
 import numpy as np
 
+from fem.choices import MASS_KINDS, MassKind  # noqa: F401 - re-exported: the choices are owned by fem.choices
 from fem.errors import InputError
 from fem.pde import PDE, get_pde, pde_names, swift_hohenberg_operator, time_mass  # noqa: F401 (re-exported)
 
 #: Mass of the time derivative and of the explicit load.
-MassKind = Literal["lumped", "consistent"]
-MASS_KINDS: tuple[MassKind, ...] = typing.get_args(MassKind)
 SCHEME_VERSION = "imex-stab-v1"
 _FIELDS = ("pde", "eps", "L", "dt", "substeps", "S", "mass")
 
@@ -101,7 +98,7 @@ class _Presets(Mapping):
 
 #: Names of the registered PDEs (a live view; prefer :func:`fem.pde.pde_names`).
 PDES = _RegisteredNames()
-#: DESIGN section 3 (the HAMNO paper's setup) per PDE: each PDE class's ``preset`` (a live view); frames = 101
+#: docs/design.md section 3 (the HAMNO paper's setup, docs/paper.md section 2) per PDE: each PDE class's ``preset`` (a live view); frames = 101
 #: is a dataset setting.
 PRESETS = _Presets()
 
@@ -120,7 +117,7 @@ class PDEParams:
     substeps : scheme steps per saved frame (1 = the residual of consecutive frames vanishes).
     S : stabilisation constant; ``None`` picks the PDE's default (:meth:`fem.pde.PDE.default_stabilisation`,
         resolved at construction, so ``params.S`` is always a number and ``replace`` keeps it).
-    mass : ``"lumped"`` (default, provably energy stable) or ``"consistent"`` (the DESIGN section 4 form).
+    mass : ``"lumped"`` (default, provably energy stable) or ``"consistent"`` (docs/design.md section 4.6).
     """
 
     pde: str
@@ -196,7 +193,7 @@ def default_stabilisation(pde: str, eps: float, tau: float) -> float:
 
 
 def preset(pde: str, **overrides) -> PDEParams:
-    """The PDE's preset parameters (DESIGN section 3) with any field overridden (``None`` values are ignored)."""
+    """The PDE's preset parameters (docs/design.md section 3) with any field overridden (``None`` values are ignored)."""
     kw = dict(pde=get_pde(pde).name, **get_pde(pde).preset)
     kw.update({k: v for k, v in overrides.items() if v is not None})
     unknown = set(kw) - set(_FIELDS)

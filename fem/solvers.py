@@ -24,7 +24,7 @@ A PDE whose scheme conserves ``1^T M_t u`` exactly (:attr:`fem.pde.PDE.conserves
 increment projected onto zero mass after CG (``d -= c 1``, which only removes the residual's component along
 ``M_t 1``, so it cannot raise the residual), making the mass drift round-off instead of CG tolerance.
 
-Sparse LU is not offered: at 65^3 its factorisation takes minutes and > 10 GB (reference/measurements.md).
+Sparse LU is not offered: at 65^3 its factorisation takes minutes and > 10 GB (docs/measurements.md section 3).
 
 Fields: initial conditions and saved frames are grid fields ``(n, n, n)`` on the node grid of [0, L]^3. On a
 mesh whose dofs are not that grid (a mesh file, P2) the initial condition is interpolated with
@@ -34,15 +34,14 @@ mesh whose dofs are not that grid (a mesh file, P2) the initial condition is int
 from __future__ import annotations
 
 import math
-import typing
 import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import scipy.fft
 
 from fem.assembly import Operators
+from fem.choices import PRECONDITIONERS, Preconditioner  # noqa: F401 - re-exported: the choices are owned by fem.choices
 from fem.energy import free_energy, mass
 from fem.errors import InputError
 from fem.interpolation import dofs_to_grid, grid_to_dofs
@@ -59,8 +58,6 @@ from fem.schemes import (
 )
 
 #: CG preconditioners of :class:`Stepper` (module docstring).
-Preconditioner = Literal["auto", "dct", "jacobi"]
-PRECONDITIONERS: tuple[Preconditioner, ...] = typing.get_args(Preconditioner)
 
 
 class ConvergenceError(RuntimeError):

@@ -1,8 +1,8 @@
 """scipy sparse matrices -> torch sparse CSR operators that act on batches of fields, with autograd.
 
-This is the only module of :mod:`fem` that imports torch.
+With :mod:`fem.schemes_torch` (which builds on it), the only module of :mod:`fem` that imports torch.
 
-Conventions (DESIGN section 2):
+Conventions (docs/design.md sections 2.1-2.2):
 
 * nodal matrices have shape ``(N, B)``: one column per field of the batch;
 * grid fields have shape ``(B, n, n, n)`` and reshape to ``(B, N)`` in C order with ``N = n**3``.

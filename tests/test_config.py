@@ -1,6 +1,5 @@
 """Training config: TOML -> dataclasses, command-line overrides, refusal of unknown keys and bad values."""
 
-from pathlib import Path
 
 import pytest
 

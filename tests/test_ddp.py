@@ -11,8 +11,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-
-from test_training import LinearStep, decay_data, register_test_model, make_config, make_trainer, write_dataset
+from test_training import decay_data, make_config, make_trainer, register_test_model, write_dataset
 
 # pushforward with gradients through the unroll: several DDP forwards before one backward
 OVER = {"optim.epochs": 2, "optim.steps_per_epoch": 3, "optim.batch_size": 4, "data.n_val": 2,

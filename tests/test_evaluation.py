@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from test_training import T_IN, A, LinearStep, decay_data, register_test_model, write_dataset
 
 from fem.errors import InputError
 from pihamno.evaluation.aggregate import aggregate, combine
@@ -13,7 +14,6 @@ from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
 from pihamno.evaluation.rollout_io import read_rollout
 from pihamno.evaluation.statistics import summary
 from pihamno.stepping import FieldProcessor, grid_weights, rel_l2
-from test_training import A, T_IN, LinearStep, decay_data, register_test_model, write_dataset
 
 FRAMES = 12
 

@@ -10,8 +10,8 @@ from fem.errors import InputError
 from pihamno.cli import main
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.export import dataset_series, export_series, mesh_target, rollout_series
-from pihamno.selection import select
 from pihamno.export.pvd import read_pvd
+from pihamno.selection import select
 
 N, F, L, DT = 9, 4, 2.0, 0.25
 

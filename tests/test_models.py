@@ -12,6 +12,7 @@ import torch
 
 import pihamno.models.registry
 from pihamno.errors import InputError
+from pihamno.io import plain
 from pihamno.models import (
     HAMNO,
     MODELS,
@@ -25,7 +26,6 @@ from pihamno.models import (
     save_checkpoint,
     validate_model_options,
 )
-from pihamno.models.options import to_plain
 
 TINY = {
     "hamno": dict(width=4, modes=2, width_q=4),
@@ -168,7 +168,8 @@ def test_bad_inputs_name_the_expected_shape(shape, what):
 
 
 def test_bad_options_are_refused():
-    with pytest.raises(InputError, match=r"unknown option 'widht' \(did you mean 'width'\?\) in model 'hamno'; expected one of T_in, width"):
+    msg = r"unknown option 'widht' \(did you mean 'width'\?\) in model 'hamno'; expected one of T_in, width"
+    with pytest.raises(InputError, match=msg):
         build_model("hamno", widht=4)
     with pytest.raises(InputError, match="model 'fno' option 'width' must be an integer, got 4.5"):
         build_model("fno", width=4.5)
@@ -212,7 +213,7 @@ def test_signatures_show_every_option_with_its_default():
         params = inspect.signature(cls).parameters
         assert all(p.kind is p.KEYWORD_ONLY for p in params.values()), name
         defaults = {k: p.default for k, p in params.items()}
-        assert to_plain(defaults) == build_model(name).config == validate_model_options(name, {}), name
+        assert plain(defaults) == build_model(name).config == validate_model_options(name, {}), name
         for option in params:  # documented in the class docstring (shown by help())
             assert f"\n    {option} : " in cls.__doc__, (name, option)
     assert "modes: 'Modes' = 8" in str(inspect.signature(HAMNO)) and "n_refine: 'NonNegativeInt' = 1" in pydoc.render_doc(HAMNO)
@@ -230,7 +231,8 @@ def test_lists_for_tuples_ints_for_floats_and_plain_configs():
     model = HAMNO(width=4, modes=(3, 2, 1), n_refine=0, width_q=4)
     assert model.config["modes"] == [3, 2, 1] and model.config["n_refine"] == 0 and len(model.dec1) == 0
     assert build_model("hamno", **model.config).config == model.config
-    assert validate_model_options("hamno", {"modes": [8, 6, 4], "spectral": "dct"}) == dict(build_model("hamno").config, modes=[8, 6, 4], spectral="dct")
+    expect = dict(build_model("hamno").config, modes=[8, 6, 4], spectral="dct")
+    assert validate_model_options("hamno", {"modes": [8, 6, 4], "spectral": "dct"}) == expect
 
     class Scaled(torch.nn.Module):  # a class registered by hand: checked against its own signature
         name = "scaled"

@@ -43,22 +43,23 @@ def dataset(heat, tmp_path_factory):
 def train_one_step(data_path, out: Path, monkeypatch) -> dict:
     """One optimiser step of a tiny linear model with the heat PDE's physics loss in the objective.
 
-    Uses the current ``Trainer(cfg, model=...)`` API (being rewritten; only this helper should need adapting).
+    The config is built in Python; :func:`pihamno.config.build_trainer` turns it into the trainer.
     """
     from test_training import LinearStep, register_test_model
 
-    from pihamno.training.config import load_config
-    from pihamno.training.trainer import Trainer
+    from pihamno.config import build_trainer, from_dict
 
     register_test_model(monkeypatch)
-    over = {"data.path": f'"{data_path}"', "data.n_train": 3, "data.n_val": 1, "data.n_test": 1, "data.T_in": 2,
-            "optim.epochs": 1, "optim.steps_per_epoch": 1, "optim.batch_size": 2, "optim.lr": 1e-2,
-            "physics.lam": 0.5, "physics.w_strong": 1.0, "physics.w_weak": 1.0,
-            "run.out": f'"{out}"', "run.device": '"cpu"', "run.tensorboard": "false", "model.name": '"linear_step"'}
-    cfg = load_config(overrides=[f"{k}={v}" for k, v in over.items()])
+    cfg = from_dict({
+        "data": {"path": str(data_path), "n_train": 3, "n_val": 1, "n_test": 1, "T_in": 2},
+        "model": {"name": "linear_step"},
+        "optim": {"epochs": 1, "steps_per_epoch": 1, "batch_size": 2, "lr": 1e-2},
+        "physics": {"lam": 0.5, "w_strong": 1.0, "w_weak": 1.0},
+        "run": {"out": str(out), "device": "cpu", "tensorboard": False},
+    })
     model = LinearStep(cfg.data.T_in)
     before = [p.detach().clone() for p in model.parameters()]
-    trainer = Trainer(cfg, model=model, quiet=True)
+    trainer = build_trainer(cfg, model=model, quiet=True)
     assert trainer.objective.physics.params.pde == "heat"
     parts = trainer.train_step()
     changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(), strict=True))

@@ -71,7 +71,6 @@ def test_strong_residual_is_zero_off_the_edges_and_small(pde):
     R = residual(phys.params, phys.fd, X0, X1).reshape(N, N, N).abs()
     on = np.zeros(N, bool)
     on[[0, -1]] = True
-    count = on[:, None, None].astype(int) + on[None, :, None] + on[None, None, :]
     depth = 2 if pde in ("ch", "sh") else 1  # nested operators: edge effects reach one node further in
     near = np.zeros((N, N, N), bool)
     idx = np.arange(N)

@@ -13,7 +13,7 @@ import pytest
 
 from fem.errors import InputError
 from pihamno.cli import main
-from pihamno.evaluation.rollout_io import Rollout, read_rollout, write_rollout
+from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.rendering import rendering_problem
 from pihamno.rendering.curves import relative_l2
 

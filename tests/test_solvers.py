@@ -73,7 +73,7 @@ def test_dct_and_jacobi_preconditioners_give_the_same_step(pde):
 @pytest.mark.parametrize("split", ["kuhn", "five"])
 @pytest.mark.parametrize("pde", PDES)
 def test_frames_satisfy_the_scheme_at_solver_tolerance_in_numpy_and_torch(pde, split):
-    """The contract (DESIGN section 4): with substeps = 1, residual(frame f, frame f+1) is at solver tolerance."""
+    """docs/design.md section 4.5 (the contract): with substeps = 1, residual(frame f, frame f+1) is at solver tolerance."""
     n, rtol = 10, 1e-10
     p = preset(pde)
     fops = assemble(cube_mesh(n, p.L, split))

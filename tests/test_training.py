@@ -6,6 +6,7 @@ a linear model over the T_in input frames (exact when its last weight is A and t
 
 import csv
 import math
+
 import h5py
 import numpy as np
 import pytest

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from fem.choices import ELEMENTS, SPLITS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,9 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--n", type=int, default=17, help="nodes per side of the structured mesh (default 17)")
     p.add_argument("--L", type=float, default=2.0, help="side of the cube [0, L]^3 (default 2.0)")
-    p.add_argument("--split", choices=["kuhn", "five"], default="kuhn", help="tets per grid cell (default kuhn)")
+    p.add_argument("--split", choices=SPLITS, default="kuhn", help="tets per grid cell (default kuhn)")
     p.add_argument("--mesh", default=None, help="read this tetrahedral mesh file instead (.msh, .vtu, .xdmf)")
-    p.add_argument("--element", choices=["P1", "P2"], default="P1", help="Lagrange element (default P1)")
+    p.add_argument("--element", choices=ELEMENTS, default="P1", help="Lagrange element (default P1)")
     p.add_argument("--device", default="auto", help="torch device for the sparse operators (default: cuda if present)")
     p.set_defaults(func=run)
 
@@ -29,17 +31,17 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from fem.assembly import assemble
-    from fem.mesh import cube_mesh, cube_side, load_mesh
+    from fem.mesh import MeshChoice, cube_side, load_mesh
     from fem.torch_bridge import SparseOperator
     from pihamno.device import resolve_device
 
     device = resolve_device(args.device)
     t0 = time.perf_counter()
     if args.mesh:
-        mesh = load_mesh(args.mesh)
-        what = f"mesh file {args.mesh}"
+        mesh = load_mesh(args.mesh)  # any cube: its side is read from the file
+        what = MeshChoice(file=args.mesh).describe()
     else:
-        mesh = cube_mesh(args.n, args.L, args.split)
+        mesh = MeshChoice(args.split).build(args.n, args.L)
         what = f"structured {args.split} mesh, n={args.n}, h={args.L / (args.n - 1):.4g}"
     t1 = time.perf_counter()
     ops = assemble(mesh, args.element)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pihamno.choices import SPLITS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="frames to write: 'all' (default), a list '0,5,10', a slice '0:101:10' (stop exclusive) or a mix '0:10,50'")
     p.add_argument("--on", choices=["grid", "mesh"], default=None,
                    help="write on the node grid (.vti, default) or on a tetrahedral mesh (.vtu)")
-    p.add_argument("--split", choices=["kuhn", "five"], default=None,
+    p.add_argument("--split", choices=SPLITS, default=None,
                    help="with --on mesh: split of each grid cell into tetrahedra (default kuhn)")
     p.add_argument("--mesh", metavar="FILE", default=None,
                    help="write on this tetrahedral mesh of the cube (read with meshio; implies --on mesh)")

@@ -4,17 +4,33 @@ from __future__ import annotations
 
 import argparse
 
+from pihamno.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS
+
+
+def _presets() -> str:
+    """``AC eps 0.1 L 2 dt 1e-4; CH ...`` from the registered PDEs (their own presets)."""
+    from fem.pde import get_pde, pde_names
+
+    parts = []
+    for name in pde_names():
+        pr = get_pde(name).preset
+        parts.append(f"{name.upper()} eps {pr['eps']:g} L {pr['L']:g} dt {pr['dt']:g}")
+    return "; ".join(parts)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from fem.pde import pde_names
+    from pihamno.data.initial_conditions import FAMILIES
+
     p = sub.add_parser(
         "generate",
         help="solve AC/CH/SH from random initial conditions and write an HDF5 dataset (resumable)",
         description="Generate reference data: initial conditions of a named family, the stabilised IMEX finite-element "
         "scheme of fem.schemes solved to --rtol, frames sampled on the n^3 node grid, written to an HDF5 file. "
-        "Unset PDE parameters take the HAMNO paper's values (AC eps 0.1 L 2 dt 1e-4; CH eps 0.05 L 2 dt 1e-3; "
-        "SH eps 0.15 L 15 dt 5e-2). An interrupted run leaves OUT.partial; the same command resumes it.",
+        f"Unset PDE parameters take the PDE's preset, the HAMNO paper's values ({_presets()}). An interrupted "
+        "run leaves OUT.partial; the same command resumes it.",
     )
-    p.add_argument("--pde", required=True, help="ac, ch or sh")
+    p.add_argument("--pde", required=True, help=f"the PDE: {', '.join(pde_names())} (any registered fem.pde.PDE)")
     p.add_argument("--n", type=int, default=32, help="grid nodes per side (default 32)")
     p.add_argument("--L", type=float, default=None, help="cube side (default: the PDE's)")
     p.add_argument("--eps", type=float, default=None, help="interface/bifurcation parameter (default: the PDE's)")
@@ -22,18 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=101, help="saved frames per trajectory incl. the initial one (default 101)")
     p.add_argument("--substeps", type=int, default=1, help="scheme steps per frame (default 1: frames satisfy the scheme exactly)")
     p.add_argument("--S", type=float, default=None, help="stabilisation constant (default: per PDE, see fem.schemes)")
-    p.add_argument("--mass", choices=["lumped", "consistent"], default="lumped", help="mass of the time derivative (default lumped)")
+    p.add_argument("--mass", choices=MASS_KINDS, default="lumped", help="mass of the time derivative (default lumped)")
     p.add_argument("--trajectories", type=int, default=1, help="number of trajectories (default 1)")
-    p.add_argument("--ic", default=None, metavar="FAMILY", help="initial-condition family: grf, phase, grf-fine, grf-coarse, phase-fine, phase-coarse, sphere, "
-                   "spheres, ellipsoid (default: phase for AC/CH, grf for SH)")
+    p.add_argument("--ic", default=None, metavar="FAMILY",
+                   help=f"initial-condition family: {', '.join(FAMILIES)} (default: the PDE's own)")
     p.add_argument("--ic-param", action="append", default=[], metavar="KEY=VALUE", help="family parameter, repeatable")
     p.add_argument("--seed", type=int, default=0, help="trajectory i uses the generator seeded by (seed, i) (default 0)")
     mesh = p.add_mutually_exclusive_group()
-    mesh.add_argument("--split", choices=["kuhn", "five"], default="kuhn", help="structured mesh of the grid (default kuhn)")
+    mesh.add_argument("--split", choices=SPLITS, default="kuhn", help="structured mesh of the grid (default kuhn)")
     mesh.add_argument("--mesh", default=None, metavar="FILE", help="tetrahedral mesh file of the cube instead (meshio)")
-    p.add_argument("--element", choices=["P1", "P2"], default="P1", help="Lagrange element (default P1)")
+    p.add_argument("--element", choices=ELEMENTS, default="P1", help="Lagrange element (default P1)")
     p.add_argument("--rtol", type=float, default=1e-10, help="solver tolerance on the relative step residual (default 1e-10)")
-    p.add_argument("--preconditioner", choices=["auto", "dct", "jacobi"], default="auto", help="CG preconditioner (default auto)")
+    p.add_argument("--preconditioner", choices=PRECONDITIONERS, default="auto", help="CG preconditioner (default auto)")
     p.add_argument("--workers", type=int, default=1, help="processes computing trajectories (default 1)")
     p.add_argument("--out", required=True, metavar="PATH", help="output HDF5 file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (and a mismatching partial file)")
@@ -67,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     )
     t0 = time.perf_counter()
     out = generate(spec, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
-    where = f"mesh {spec.mesh_file}" if spec.mesh_file else f"{spec.split} mesh"
+    where = spec.mesh_choice.describe()
     print(
         f"wrote {out}: {spec.trajectories} x {spec.frames} frames of {spec.n}^3 ({pde}, eps={params.eps:g}, L={params.L:g}, "
         f"dt={params.dt:g}, substeps={params.substeps}, S={params.S:g}, {where}, {spec.element}, ic={spec.ic_family}) "

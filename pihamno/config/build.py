@@ -56,14 +56,16 @@ def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device):
     p = cfg.physics
     if p.lam == 0:
         return None
+    from fem.mesh import MeshChoice
     from pihamno.physics import PhysicsLoss
 
-    mesh, split = p.mesh, p.split
-    if mesh is None and split is None:
-        mesh, split = meta.get("mesh_file") or None, meta.get("split") or "kuhn"
+    if p.mesh is None and p.split is None:
+        mesh = MeshChoice.from_attrs(meta)
+    else:
+        mesh = MeshChoice(split=p.split, file=p.mesh)
     return PhysicsLoss.from_metadata(
-        meta, n, split=split or "kuhn", mesh=mesh, element=p.element or meta.get("element") or "P1",
-        weak=p.weak, device=device, dtype=torch.float32,
+        meta, n, mesh=mesh, element=p.element or meta.get("element") or "P1", weak=p.weak, device=device,
+        dtype=torch.float32,
     )
 
 

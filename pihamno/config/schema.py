@@ -70,19 +70,13 @@ from __future__ import annotations
 import math
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from fem.assembly import ELEMENTS
-from fem.mesh import SPLITS
+from pihamno.choices import DataLoss, Element, Normalization, Split, ValMetric, WeakKind
 from pihamno.errors import InputError, unknown_name, validation_error
-from pihamno.physics.loss import WEAK_KINDS
-from pihamno.stepping.processor import NORMALIZATIONS
-
-DataLoss = Literal["mse", "rel_l2"]
-ValMetric = Literal["rollout", "one_step"]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
@@ -98,7 +92,7 @@ class DataConfig(BaseModel):
     split_seed: int = 0
     train_frames: Optional[int] = None
     T_in: int = Field(5, gt=0)
-    normalize: Literal[NORMALIZATIONS] = "none"  # type: ignore[valid-type]
+    normalize: Normalization = "none"
     on_device: bool = True
 
     @model_validator(mode="after")
@@ -142,10 +136,10 @@ class PhysicsConfig(BaseModel):
     lam: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
     w_strong: float = Field(0.02, ge=0, allow_inf_nan=False)
     w_weak: float = Field(0.02, ge=0, allow_inf_nan=False)
-    weak: Literal[WEAK_KINDS] = "assembled"  # type: ignore[valid-type]
-    split: Optional[Literal[SPLITS]] = None  # type: ignore[valid-type]
+    weak: WeakKind = "assembled"
+    split: Optional[Split] = None
     mesh: Optional[str] = None
-    element: Optional[Literal[tuple(ELEMENTS)]] = None  # type: ignore[valid-type]
+    element: Optional[Element] = None
 
 
 class RunConfig(BaseModel):

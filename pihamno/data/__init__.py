@@ -17,4 +17,5 @@ from pihamno.data.dataset import (
     settings_differences,
 )
 
-__all__ = ["DatasetSpec", "dataset_info", "dataset_shape", "generate", "load_trajectories", "partial_path", "read_metadata", "settings_differences"]
+__all__ = ["DatasetSpec", "dataset_info", "dataset_shape", "generate", "load_trajectories", "partial_path",
+           "read_metadata", "settings_differences"]

@@ -214,7 +214,12 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
 def format_report(rep: dict) -> str:
     """A human-readable table of one report of :func:`pihamno.data.checks.check_dataset`."""
     m = rep["metadata"]
-    where = f"mesh {m.get('mesh_file')}" if m.get("mesh_file") else f"{m.get('split')} mesh"
+    from fem.mesh import MeshChoice
+
+    try:
+        where = MeshChoice.from_attrs(m).describe()
+    except InputError:
+        where = f"split {m.get('split')!r}, mesh file {m.get('mesh_file')!r}"
     lines = [
         f"{rep['path']}: {m.get('pde')} eps={m.get('eps')} L={m.get('L')} n={m.get('n')} dt={m.get('dt')} "
         f"substeps={m.get('substeps')} S={m.get('S')} {m.get('scheme')} ({where}, {m.get('element')}); "

@@ -1,4 +1,4 @@
-"""Reference datasets: HDF5 files of solver trajectories, written resumably and atomically (DESIGN section 7).
+"""Reference datasets: HDF5 files of solver trajectories, written resumably and atomically (docs/design.md section 7).
 
 Layout of one file (h5py)::
 
@@ -7,7 +7,7 @@ Layout of one file (h5py)::
     energy, mass   (trajectories, frames) float64   E_h and int u of each frame, from the float64 solution
     cg_iterations  (trajectories, frames-1) int32   CG iterations per saved frame (summed over substeps)
     solver_residual (trajectories, frames-1)        largest fem.schemes.relative_residual of the frame's steps
-    max_abs        (trajectories,) float64          max |u| over all steps (vs. the attribute stability_bound)
+    max_abs        (trajectories,) float64          max |u| over all steps (vs. fem.schemes.stability_bound of the scheme)
 
 and attributes recording everything needed to reproduce it: ``pde, eps, L, dt, substeps, S, mass, scheme``
 (:class:`fem.schemes.PDEParams`), ``n, frames, trajectories``, the mesh (``split`` or ``mesh_file``, and
@@ -24,6 +24,7 @@ made with different parameters is refused (or discarded with ``overwrite=True``)
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -33,14 +34,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fem.choices import Element, Preconditioner, Split
 from fem.schemes import PDEParams
 from pihamno.errors import InputError
-from pihamno.io import check_output
+from pihamno.io import check_output, plain
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps the command line's start fast)
-    from fem.assembly import Element
-    from fem.mesh import MeshChoice, Split
-    from fem.solvers import Preconditioner
+    from fem.mesh import MeshChoice
+
+log = logging.getLogger(__name__)
 
 FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
 MIN_N = 4
@@ -70,9 +72,8 @@ class DatasetSpec:
     preconditioner: Preconditioner = "auto"
 
     def __post_init__(self):
-        from fem.assembly import ELEMENTS
+        from fem.choices import ELEMENTS, PRECONDITIONERS
         from fem.mesh import MeshChoice
-        from fem.solvers import PRECONDITIONERS
         from pihamno.data.initial_conditions import default_family, resolve_params
 
         for name, lo in (("n", MIN_N), ("frames", 2), ("trajectories", 1)):
@@ -221,7 +222,7 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
         return None
     try:
         with h5py.File(path, "r") as f:
-            old = {k: _plain(v) for k, v in f.attrs.items()}
+            old = {k: plain(v) for k, v in f.attrs.items()}
             done = f["done"][:].astype(bool)
     except (OSError, KeyError) as exc:
         if "lock" in str(exc).lower():
@@ -245,8 +246,8 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
 
 def _differences(old: dict, new: dict) -> list[str]:
     """``"key: old in the file, new now"`` for every fingerprint attribute that differs."""
-    return [f"{k}: {old.get(k)!r} in the file, {_plain(new[k])!r} now" for k in new
-            if k not in _NOT_FINGERPRINT and old.get(k) != _plain(new[k])]
+    return [f"{k}: {old.get(k)!r} in the file, {plain(new[k])!r} now" for k in new
+            if k not in _NOT_FINGERPRINT and old.get(k) != plain(new[k])]
 
 
 def settings_differences(path: str | Path, spec: DatasetSpec) -> list[str]:
@@ -254,7 +255,7 @@ def settings_differences(path: str | Path, spec: DatasetSpec) -> list[str]:
     from fem.assembly import mesh_key
 
     with _open(path) as f:
-        old = {k: _plain(v) for k, v in f.attrs.items()}
+        old = {k: plain(v) for k, v in f.attrs.items()}
     return _differences(old, spec.attrs(mesh_key(spec.mesh())))
 
 
@@ -317,7 +318,7 @@ def generate(
     def commit(result):
         _commit(part, result)
         for msg in result["warnings"]:
-            (bar.write if bar is not None else print)(f"trajectory {result['index']}: {msg}")
+            log.warning(f"trajectory {result['index']}: {msg}")
         if bar is not None:
             bar.update(1)
         if on_commit is not None:
@@ -342,16 +343,6 @@ def generate(
 
 
 # --------------------------------------------------------------------------------------------- readers
-def _plain(v):
-    """HDF5 attribute value -> plain Python (str, int, float, bool)."""
-    if isinstance(v, bytes):
-        return v.decode()
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
 
 def _open(path: str | Path):
     import h5py
@@ -369,7 +360,7 @@ def read_metadata(path: str | Path) -> dict:
     """The attributes of a dataset as a dict of plain values (``ic_params`` decoded from JSON; empty ``split``
     / ``mesh_file`` become None)."""
     with _open(path) as f:
-        meta = {k: _plain(v) for k, v in f.attrs.items()}
+        meta = {k: plain(v) for k, v in f.attrs.items()}
     if isinstance(meta.get("ic_params"), str):
         try:
             meta["ic_params"] = json.loads(meta["ic_params"])

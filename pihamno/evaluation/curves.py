@@ -19,19 +19,18 @@ class FieldCurves:
 
     def __init__(self, meta: dict, n: int):
         from fem.assembly import assemble
-        from fem.mesh import SPLITS, cube_mesh
-        from fem.schemes import PDES, SchemeOperators, preset
+        from fem.mesh import MeshChoice
+        from fem.pde import get_pde
+        from fem.schemes import SchemeOperators, preset
 
-        pde = str(meta.get("pde", "")).lower()
-        if pde not in PDES:
-            raise InputError(f"dataset attribute pde = {meta.get('pde')!r} is not one of {', '.join(PDES)}")
+        pde = get_pde(str(meta.get("pde", "")).lower()).name
         for key in ("eps", "L"):
             if key not in meta:
                 raise InputError(f"dataset attribute {key!r} is missing; it is needed for the free energy")
         self.params = preset(pde, eps=float(meta["eps"]), L=float(meta["L"]), dt=float(meta.get("dt", 1.0)))
-        split = str(meta.get("split", "kuhn"))
-        self.split = split if split in SPLITS else "kuhn"
-        self.ops = SchemeOperators.from_fem(assemble(cube_mesh(int(n), float(meta["L"]), self.split)))
+        choice = MeshChoice.from_attrs(meta)
+        self.split = "kuhn" if choice.is_file else choice.split  # mesh-file data: the energy of the grid nodes
+        self.ops = SchemeOperators.from_fem(assemble(MeshChoice(self.split).build(int(n), float(meta["L"]))))
 
     def energy(self, u) -> np.ndarray:
         from fem.energy import free_energy

@@ -26,9 +26,9 @@ from pihamno.errors import InputError
 from pihamno.evaluation import report
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.selection import select
+from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rollout
 
 log = logging.getLogger(__name__)
-from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rollout
 
 
 def parse_trajectories(spec: str, n_total: int, test_split=None) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Grid fields as VTK image data (.vti): the n^3 node grid of [0, L]^3 as a ``pyvista.ImageData``.
 
-Grid convention (DESIGN section 2): ``u[i, j, k]`` (C order) is the value at the point (i h, j h, k h),
+Grid convention (docs/design.md section 2): ``u[i, j, k]`` (C order) is the value at the point (i h, j h, k h),
 h = L / (n - 1). VTK image data numbers its points x-fastest, i.e. point id = i + n (j + n k), which is
 the *Fortran*-order flattening of the same (i, j, k) array: ``u.ravel(order="F")``. No transpose is needed.
 

@@ -47,18 +47,15 @@ class MeshTarget:
 def mesh_target(n: int, L: float, split: str = "kuhn", mesh_path: str | Path | None = None) -> MeshTarget:
     """The mesh for fields on the n^3 grid of [0, L]^3: the structured ``split`` or the mesh file ``mesh_path``.
 
-    A mesh file must be a tetrahedral mesh of the same cube [0, L]^3 (checked to 1e-6 L).
+    A mesh file must be a tetrahedral mesh of the same cube [0, L]^3 (:meth:`fem.mesh.MeshChoice.build`).
     """
     from fem.interpolation import grid_to_points
-    from fem.mesh import cube_mesh, cube_side, is_grid_mesh, load_mesh
+    from fem.mesh import MeshChoice, is_grid_mesh
 
-    if mesh_path is None:
-        mesh = cube_mesh(n, L, split)
+    choice = MeshChoice(file=str(mesh_path)) if mesh_path is not None else MeshChoice(split)
+    mesh = choice.build(n, L)
+    if not choice.is_file:
         return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), None, f"structured {split} mesh of the {n}^3 grid")
-    mesh = load_mesh(mesh_path)
-    side = cube_side(mesh)
-    if abs(side - L) > 1e-6 * L:
-        raise InputError(f"mesh {str(mesh_path)!r} covers the cube [0, {side:g}]^3 but the fields live on [0, {L:g}]^3")
     P = None if is_grid_mesh(mesh, n, L) else grid_to_points(mesh.p, n, L)
     what = f"mesh {Path(mesh_path).name} ({mesh.p.shape[1]} nodes, {mesh.t.shape[1]} tetrahedra)"
     return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), P, what)

@@ -1,6 +1,6 @@
 """The fields of one trajectory at selected frames, read from a rollout file or a dataset file.
 
-Grid convention (DESIGN section 2): every field is sampled on the n x n x n node grid of [0, L]^3 with
+Grid convention (docs/design.md section 2): every field is sampled on the n x n x n node grid of [0, L]^3 with
 spacing h = L / (n - 1), stored in C order, so ``u[i, j, k]`` is the value at the point (i h, j h, k h).
 
 * a rollout file (:mod:`pihamno.evaluation.rollout_io`) gives three fields per frame: ``reference``,

@@ -33,7 +33,6 @@ import torch
 from torch import nn
 
 from pihamno.errors import InputError
-
 from pihamno.io import plain
 
 from .options import validate_options

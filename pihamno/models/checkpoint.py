@@ -50,7 +50,8 @@ def _check_plain(value, where: str) -> None:
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, (str, int)):
-                raise InputError(f"checkpoint entry {where} has a key of type {type(k).__name__}; only str/int keys load with weights_only=True")
+                raise InputError(f"checkpoint entry {where} has a key of type {type(k).__name__}; "
+                                 "only str/int keys load with weights_only=True")
             _check_plain(v, f"{where}[{k!r}]")
         return
     raise InputError(
@@ -64,7 +65,8 @@ def model_payload(model: nn.Module) -> dict:
     model = unwrap(model)
     name = getattr(model, "name", None)
     if name not in MODELS or not isinstance(getattr(model, "config", None), dict):
-        raise InputError(f"cannot checkpoint a {type(model).__name__}: only models built by pihamno.models.build_model carry a name and config")
+        raise InputError(f"cannot checkpoint a {type(model).__name__}: only models built by pihamno.models.build_model "
+                         "carry a name and config")
     return {"model_name": name, "model_config": dict(model.config), "state_dict": model.state_dict()}
 
 
@@ -110,7 +112,8 @@ def _load_strict(model: nn.Module, state) -> str:
     missing = [k for k in own if k not in state]
     unexpected = [k for k in state if k not in own]
     if missing or unexpected:
-        return f"missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {unexpected[:3]}{'...' if len(unexpected) > 3 else ''}"
+        more = lambda names: "..." if len(names) > 3 else ""  # noqa: E731
+        return f"missing {missing[:3]}{more(missing)}, unexpected {unexpected[:3]}{more(unexpected)}"
     for k, v in own.items():
         if not isinstance(state[k], torch.Tensor) or tuple(state[k].shape) != tuple(v.shape):
             got = tuple(state[k].shape) if isinstance(state[k], torch.Tensor) else type(state[k]).__name__

@@ -21,14 +21,13 @@ from __future__ import annotations
 from torch import nn
 
 from pihamno.errors import unknown_name
+from pihamno.io import plain
 
 from .base import OperatorModel
 from .deeponet import DeepONet
 from .ffno import FFNO
 from .fno import FNO
 from .hamno import HAMNO
-from pihamno.io import plain
-
 from .options import validate_options
 from .ufno import UFNO
 from .unet import UNet

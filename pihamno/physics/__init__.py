@@ -4,4 +4,5 @@ residuals on torch sparse operators, and the paper's element-local residual for 
 from pihamno.physics.finite_difference import FiniteDifferenceOperators, laplacian_mirror, mirror_laplacian_matrix
 from pihamno.physics.loss import WEAK_KINDS, PhysicsLoss, WeakKind, combine_losses
 
-__all__ = ["PhysicsLoss", "combine_losses", "WEAK_KINDS", "WeakKind", "FiniteDifferenceOperators", "laplacian_mirror", "mirror_laplacian_matrix"]
+__all__ = ["PhysicsLoss", "combine_losses", "WEAK_KINDS", "WeakKind", "FiniteDifferenceOperators", "laplacian_mirror",
+           "mirror_laplacian_matrix"]

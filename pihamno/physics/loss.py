@@ -13,7 +13,7 @@ For a predicted step ``u_prev -> u_next`` (grid fields, (B, n, n, n)) of a PDE w
 
   ``tau r`` has the units of u and ``r^T M_L^-1 r`` approximates ``int (u_t - F(u))^2``, so L_weak is on
   the scale of an MSE and does not depend on n. It is zero (to solver tolerance) on reference data made
-  with ``substeps = 1``, the consistency contract of DESIGN section 4.
+  with ``substeps = 1``, the consistency contract of docs/design.md sections 4.5 and 5.6.
   ``"element_local"`` is the paper's unassembled residual (:mod:`pihamno.physics.element_local`), measured
   the same way with the local lumped masses; it is inconsistent and kept for comparison only.
 * **strong**: the same scheme with the finite-difference operators of the node grid
@@ -26,9 +26,7 @@ Products run in float32 (or the dtype asked for) with autocast disabled: sparse 
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
-from typing import Literal
 
 import torch
 
@@ -38,13 +36,12 @@ from fem.mesh import MeshChoice, Split, cube_mesh
 from fem.schemes import PDEParams, residual
 from fem.schemes_torch import TorchSchemeOperators
 from fem.torch_bridge import SparseOperator, diagonal_tensor
+from pihamno.choices import WEAK_KINDS, WeakKind  # noqa: F401 - re-exported
 from pihamno.errors import InputError
 from pihamno.physics.element_local import element_matrices, scheme_terms
 from pihamno.physics.finite_difference import FiniteDifferenceOperators
 
 #: The weak residuals (module docstring).
-WeakKind = Literal["assembled", "element_local"]
-WEAK_KINDS: tuple[WeakKind, ...] = typing.get_args(WeakKind)
 
 
 class PhysicsLoss:
@@ -154,7 +151,7 @@ class PhysicsLoss:
 
 def combine_losses(data: torch.Tensor, physics: dict[str, torch.Tensor] | None, lam: float,
                    w_strong: float = 1.0, w_weak: float = 1.0) -> torch.Tensor:
-    """``(1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak)`` (DESIGN section 5).
+    """``(1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak)`` (docs/design.md section 5.5).
 
     ``lam = 0`` is HAMNO (``physics`` may be None), ``0.25`` the paper's hybrid PI-HAMNO, ``1`` pure physics.
     """

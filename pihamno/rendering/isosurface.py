@@ -1,6 +1,6 @@
 """3D pictures of the u = 0 interface: reference beside prediction, the prediction coloured by its error.
 
-Grid convention (DESIGN section 2): fields are (n, n, n) arrays on the node grid of [0, L]^3, C order,
+Grid convention (docs/design.md section 2): fields are (n, n, n) arrays on the node grid of [0, L]^3, C order,
 ``u[i, j, k]`` at the point (i h, j h, k h), h = L / (n - 1). The interface is the zero isosurface of the
 trilinear interpolant, extracted from a ``pyvista.ImageData`` (:func:`pihamno.export.grid.grid_image`);
 |prediction - reference| is interpolated trilinearly at the surface points

@@ -14,15 +14,14 @@ Files written into ``out`` for trajectory K (each atomically):
 from __future__ import annotations
 
 import logging
-
 from pathlib import Path
 
 import numpy as np
 
 from fem.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout
-from pihamno.selection import select
 from pihamno.export.source import check_trajectory
+from pihamno.selection import select
 
 _log = logging.getLogger(__name__)
 

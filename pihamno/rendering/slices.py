@@ -1,6 +1,6 @@
 """2D contour plots of the central slice z = L/2: reference, prediction and |prediction - reference|.
 
-Grid convention (DESIGN section 2): fields are (n, n, n) arrays on the node grid of [0, L]^3, C order,
+Grid convention (docs/design.md section 2): fields are (n, n, n) arrays on the node grid of [0, L]^3, C order,
 ``u[i, j, k]`` at (i h, j h, k h), h = L / (n - 1). The slice z = L/2 is the plane k = (n - 1)/2; for even n
 it lies between two grid planes and is their average (the trilinear interpolant there).
 """

@@ -20,14 +20,10 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import torch
 
+from pihamno.choices import NORMALIZATIONS, Normalization  # noqa: F401 - re-exported
 from pihamno.errors import InputError
-
-Normalization = Literal["none", "standard"]
-NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
 
 
 class FieldProcessor:

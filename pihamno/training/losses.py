@@ -1,4 +1,4 @@
-"""The training objective (DESIGN section 5).
+"""The training objective (docs/design.md section 5.5).
 
     loss = (1 - lam) * L_data + lam * (w_strong * L_strong + w_weak * L_weak)
 
@@ -14,14 +14,10 @@ All terms are computed in float32 on physical (un-normalised) fields.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
-
 import torch
 
+from pihamno.choices import DATA_LOSSES, DataLoss  # noqa: F401 - re-exported
 from pihamno.errors import InputError
-
-DataLoss = Literal["mse", "rel_l2"]
-DATA_LOSSES: tuple[str, ...] = get_args(DataLoss)
 
 
 def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torch.Tensor:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fem.assembly import ELEMENTS
-from fem.mesh import SPLITS
-from pihamno.physics.loss import WEAK_KINDS
+from pihamno.choices import ELEMENTS, SPLITS, WEAK_KINDS
 from pihamno.workflows.presets import Example, Options
 
 

@@ -17,8 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fem.mesh import SPLITS
-from pihamno.physics.loss import WEAK_KINDS
+from pihamno.choices import SPLITS, WEAK_KINDS
 
 
 @dataclass(frozen=True)

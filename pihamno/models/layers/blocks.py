@@ -2,7 +2,7 @@
 
 Every 3x3x3 convolution pads by one node with ``padding_mode``: ``"replicate"`` (the HAMNO paper's choice,
 the cell-centred Neumann ghost ``u[-1] = u[0]``) or ``"reflect"`` (the node-grid mirror ghost
-``u[-1] = u[1]`` of DESIGN section 2, the consistent one for our fields).
+``u[-1] = u[1]`` of docs/design.md section 2.5, the consistent one for our fields).
 """
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+"""The named choices of pihamno, each defined once (a ``Literal`` type and its tuple), with those of the
+finite-element layer (:mod:`fem.choices`) re-exported: what configs validate against, what command lines
+offer as ``choices=``, and what the implementing modules accept. Imports nothing heavy.
+
+>>> WEAK_KINDS, NORMALIZATIONS, DATA_LOSSES, VAL_METRICS
+(('assembled', 'element_local'), ('none', 'standard'), ('mse', 'rel_l2'), ('rollout', 'one_step'))
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from fem.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS, Element, MassKind, Preconditioner, Split
+
+__all__ = ["DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "PRECONDITIONERS", "SPLITS", "VAL_METRICS",
+           "WEAK_KINDS", "DataLoss", "Element", "MassKind", "Normalization", "Preconditioner", "Split", "ValMetric",
+           "WeakKind"]
+
+#: weak residual of the physics loss (:class:`pihamno.physics.PhysicsLoss`)
+WeakKind = Literal["assembled", "element_local"]
+WEAK_KINDS: tuple[str, ...] = get_args(WeakKind)
+
+#: normalisation around the model (:class:`pihamno.stepping.FieldProcessor`)
+Normalization = Literal["none", "standard"]
+NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+
+#: data misfit of the training objective (:func:`pihamno.training.losses.data_loss`)
+DataLoss = Literal["mse", "rel_l2"]
+DATA_LOSSES: tuple[str, ...] = get_args(DataLoss)
+
+#: validation score that selects best.pt (:class:`pihamno.training.Trainer`)
+ValMetric = Literal["rollout", "one_step"]
+VAL_METRICS: tuple[str, ...] = get_args(ValMetric)
