@@ -10,8 +10,9 @@ For a mesh and a Lagrange element (``"P1"`` or ``"P2"``) :func:`assemble` return
   the total volume.
 
 Nonlinear terms are interpolated nodally: the load of f(u) is ``M_t f(u)`` (``M_t`` the lumped mass by
-default, or ``M``; :mod:`fem.schemes`) with ``f`` applied to the dof values (docs/design.md section 4.1). That keeps the residual a pair of sparse products, identical in the reference
-solvers and in the torch physics losses, so no quadrature-point evaluation matrix is needed.
+default, or ``M``; :mod:`fem.schemes`) with ``f`` applied to the dof values (docs/design.md section 4.1).
+That keeps the residual a pair of sparse products, identical in the reference solvers and in the torch
+physics losses, so no quadrature-point evaluation matrix is needed.
 
 Example:
 

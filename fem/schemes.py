@@ -98,8 +98,8 @@ class _Presets(Mapping):
 
 #: Names of the registered PDEs (a live view; prefer :func:`fem.pde.pde_names`).
 PDES = _RegisteredNames()
-#: docs/design.md section 3 (the HAMNO paper's setup, docs/paper.md section 2) per PDE: each PDE class's ``preset`` (a live view); frames = 101
-#: is a dataset setting.
+#: docs/design.md section 3 (the HAMNO paper's setup, docs/paper.md section 2) per PDE: each PDE class's
+#: ``preset`` (a live view); frames = 101 is a dataset setting.
 PRESETS = _Presets()
 
 

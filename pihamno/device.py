@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 
 def resolve_device(name: str | None = None) -> torch.device:

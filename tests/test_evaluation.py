@@ -8,7 +8,7 @@ import pytest
 import torch
 from test_training import T_IN, A, LinearStep, decay_data, register_test_model, write_dataset
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.evaluation.aggregate import aggregate, combine
 from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
 from pihamno.evaluation.rollout_io import read_rollout

@@ -6,8 +6,8 @@ Grid convention under test: ``u[i, j, k]`` (C order) is the value at the point (
 import numpy as np
 import pytest
 
-from fem.errors import InputError
 from pihamno.cli import main
+from pihamno.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.export import dataset_series, export_series, mesh_target, rollout_series
 from pihamno.export.pvd import read_pvd

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from fem.assembly import assemble
-from fem.errors import InputError
 from fem.interpolation import dofs_to_grid, grid_to_dofs, grid_to_points
 from fem.mesh import cube_mesh, grid_points, load_mesh
+from pihamno.errors import InputError
 
 MESHES = Path(__file__).resolve().parent.parent / "meshes"
 L = 2.0

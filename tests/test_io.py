@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.io import atomic_path
 
 

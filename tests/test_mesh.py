@@ -6,7 +6,6 @@ import meshio
 import numpy as np
 import pytest
 
-from fem.errors import InputError, MeshError
 from fem.mesh import (
     SPLITS,
     MeshChoice,
@@ -18,6 +17,7 @@ from fem.mesh import (
     load_mesh,
     save_mesh,
 )
+from pihamno.errors import InputError, MeshError
 
 MESHES = Path(__file__).resolve().parent.parent / "meshes"
 

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from fem.assembly import assemble
-from fem.errors import InputError
 from fem.mesh import MeshChoice, cube_mesh, grid_points, save_mesh
 from fem.schemes import SchemeOperators, preset, residual
 from fem.solvers import simulate
+from pihamno.errors import InputError
 from pihamno.physics import PhysicsLoss, combine_losses, laplacian_mirror, mirror_laplacian_matrix
 from pihamno.physics.element_local import element_matrices, scheme_terms
 

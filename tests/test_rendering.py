@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from fem.errors import InputError
 from pihamno.cli import main
+from pihamno.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.rendering import rendering_problem
 from pihamno.rendering.curves import relative_l2

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout, read_rollout, rollout_size, write_rollout
 
 

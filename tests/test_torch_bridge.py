@@ -6,10 +6,10 @@ import scipy.sparse as sp
 import torch
 
 from fem.assembly import assemble
-from fem.errors import InputError
 from fem.interpolation import grid_to_points
 from fem.mesh import cube_mesh, grid_points
 from fem.torch_bridge import SparseOperator, diagonal_tensor, to_torch_csr
+from pihamno.errors import InputError
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from fem.errors import InputError
     from pihamno.data.checks import check_dataset, format_report
+    from pihamno.errors import InputError
 
     if args.max_trajectories is not None and args.max_trajectories < 1:
         raise InputError(f"--max-trajectories must be positive, got {args.max_trajectories}")

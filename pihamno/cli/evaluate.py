@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fem.errors import InputError
+    from pihamno.errors import InputError
 
     if not args.out:
         raise InputError("pihamno evaluate needs --out DIR")

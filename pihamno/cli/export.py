@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fem.errors import InputError
+    from pihamno.errors import InputError
     from pihamno.export import dataset_series, export_series, mesh_target, rollout_series
 
     on = args.on or ("mesh" if args.mesh or args.split else "grid")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.evaluation.report import write_csv, write_json
 
 SKIP = {"trajectories", "n_given", "frames", "dt", "mid_frame"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 
 class FieldCurves:

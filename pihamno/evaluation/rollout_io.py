@@ -30,7 +30,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.io import atomic_path
 
 CURVES = ("rel_l2", "energy_ref", "energy_pred", "mass_ref", "mass_pred")

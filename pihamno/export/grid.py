@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyvista as pv
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 
 def grid_image(fields: dict[str, np.ndarray], L: float) -> pv.ImageData:

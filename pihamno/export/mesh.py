@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 
 
 @dataclass

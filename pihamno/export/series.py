@@ -18,7 +18,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.export.grid import write_vti
 from pihamno.export.mesh import MeshTarget, write_vtu
 from pihamno.export.pvd import write_pvd

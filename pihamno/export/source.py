@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.selection import select
 
 

@@ -21,8 +21,8 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from fem.errors import InputError
 from fem.torch_bridge import SparseOperator
+from pihamno.errors import InputError
 
 
 def laplacian_mirror(u: torch.Tensor, h: float) -> torch.Tensor:

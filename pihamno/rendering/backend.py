@@ -20,7 +20,7 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 import numpy as np  # noqa: E402
 import pyvista as pv  # noqa: E402
 
-from fem.errors import InputError  # noqa: E402
+from pihamno.errors import InputError  # noqa: E402
 from pihamno.io import atomic_path  # noqa: E402
 
 pv.OFF_SCREEN = True

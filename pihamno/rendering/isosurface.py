@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.export.grid import grid_image
 from pihamno.rendering.backend import pv, require_rendering, save_png
 

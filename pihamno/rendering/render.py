@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout
 from pihamno.export.source import check_trajectory
 from pihamno.selection import select

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fem.errors import InputError
+from pihamno.errors import InputError
 from pihamno.rendering.backend import save_png
 
 #: Diverging map for u (phases +-1 around the interface u = 0), sequential map for the error magnitude.
