@@ -35,7 +35,7 @@ from __future__ import annotations
 import difflib
 from typing import Callable
 
-from pihamno.errors import InputError, MeshError
+from fem.errors import InputError, MeshError
 
 __all__ = ["InputError", "MeshError", "TrainingDiverged", "validation_error", "unknown_name"]
 
