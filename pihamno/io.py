@@ -1,6 +1,7 @@
 """Small helpers shared by every writer: nothing is ever left half-written, and what is written is plain.
 
-* :func:`check_output`, :func:`atomic_path` -- output checks and atomic writing (temporary file, rename);
+* :func:`check_output`, :func:`atomic_path`, :func:`atomic_dir` -- output checks and atomic writing
+  (temporary file or folder, then rename);
 * :func:`plain` -- any value of ours (numpy scalars and arrays, tuples, bytes, nested dicts) as plain Python:
   what ``torch.load(weights_only=True)``, TOML, JSON and HDF5 attributes all accept.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -66,6 +68,58 @@ def atomic_path(path: str | Path, overwrite: bool = True):
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        raise
+
+
+def check_output_dir(path: str | Path, overwrite: bool, marker: str = "*.pvd", what: str = "an earlier export") -> Path:
+    """The checks of :func:`atomic_dir`, to be made before any work: ``path`` must not exist unless ``overwrite``,
+    and then be a folder that is empty or holds a ``marker`` file (``what`` names such a folder)."""
+    path = Path(path)
+    if path.exists():
+        if not overwrite:
+            raise InputError(f"output {str(path)!r} already exists; pass --overwrite to replace it")
+        if not path.is_dir():
+            raise InputError(f"output {str(path)!r} exists and is not a folder; expected {what} folder")
+        if any(path.iterdir()) and not any(path.glob(marker)):
+            raise InputError(f"output folder {str(path)!r} holds no {marker} file; refusing to replace a folder "
+                             f"that is not {what}")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, overwrite: bool = False, marker: str = "*.pvd", what: str = "an earlier export"):
+    """Yield a fresh temporary folder beside ``path``; on success it replaces ``path``, on error it is deleted.
+
+    An existing ``path`` is refused unless ``overwrite``, and even then replaced only if it looks like an earlier
+    output of the same kind (empty, or holding a file matching ``marker``, which ``what`` names), so a mistyped
+    ``--out`` cannot delete unrelated data.
+    """
+    path = check_output_dir(path, overwrite, marker, what)
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
+        umask = os.umask(0o022)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); the output is an ordinary folder
+    except OSError as exc:
+        raise InputError(f"cannot create a folder in {str(parent)!r}: {exc.strerror}") from None
+    try:
+        yield tmp
+        if not path.exists():
+            os.replace(tmp, path)
+            return
+        # Replacing a folder takes two renames: move the old one aside, move the new one in, then delete.
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
+        os.replace(path, old / path.name)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            os.replace(old / path.name, path)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write on this tetrahedral mesh of the cube (read with meshio; implies --on mesh)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output folder of an earlier export")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         series, stem = dataset_series(args.data, args.trajectory, args.frames), "data"
     target = None if on == "grid" else mesh_target(series.n, series.L, args.split or "kuhn", args.mesh)
-    pvd = export_series(series, args.out, target=target, stem=stem, overwrite=args.overwrite)
+    pvd = export_series(series, args.out, target=target, stem=stem, overwrite=args.overwrite, progress=not args.quiet)
     where = f"the {series.n}^3 grid (h = {series.spacing:.4g})" if target is None else target.description
     print(f"wrote {len(series.frames)} frames of {series.description} "
           f"({', '.join(series.fields)}) on {where}, t = {series.times[0]:.4g} .. {series.times[-1]:.4g}")

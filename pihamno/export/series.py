@@ -12,61 +12,13 @@ Every per-frame file holds all fields of the series as point arrays (``reference
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from pihamno.errors import InputError
 from pihamno.export.grid import write_vti
 from pihamno.export.mesh import MeshTarget, write_vtu
 from pihamno.export.pvd import write_pvd
 from pihamno.export.source import FieldSeries
-
-
-@contextlib.contextmanager
-def atomic_dir(path: str | Path, overwrite: bool = False):
-    """Yield a fresh temporary folder beside ``path``; on success it replaces ``path``, on error it is deleted.
-
-    An existing ``path`` is replaced only with ``overwrite`` and only if it looks like an earlier export
-    (empty, or holding a .pvd file), so a mistyped ``--out`` cannot delete unrelated data.
-    """
-    path = Path(path)
-    if path.exists():
-        if not overwrite:
-            raise InputError(f"output {str(path)!r} already exists; pass --overwrite to replace it")
-        if not path.is_dir():
-            raise InputError(f"output {str(path)!r} exists and is not a folder; expected an export folder")
-        if any(path.iterdir()) and not any(path.glob("*.pvd")):
-            raise InputError(f"output folder {str(path)!r} holds no .pvd file; refusing to replace a folder "
-                             "that is not an earlier export")
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
-        umask = os.umask(0o022)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private (0700); the export is an ordinary folder
-    except OSError as exc:
-        raise InputError(f"cannot create a folder in {str(parent)!r}: {exc.strerror}") from None
-    try:
-        yield tmp
-        if not path.exists():
-            os.replace(tmp, path)
-            return
-        # Replacing a folder takes two renames: move the old one aside, move the new one in, then delete.
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=parent))
-        os.replace(path, old / path.name)
-        try:
-            os.replace(tmp, path)
-        except BaseException:
-            os.replace(old / path.name, path)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+from pihamno.io import atomic_dir
 
 
 def export_series(

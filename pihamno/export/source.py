@@ -50,10 +50,10 @@ class FieldSeries:
 
 
 def check_trajectory(k: int, count: int, source: str) -> int:
-    """``k`` if it indexes one of ``count`` trajectories (negative counts from the end), else InputError."""
-    if not -count <= k < count:
+    """``k`` if it indexes one of ``count`` trajectories (0 to count - 1), else InputError."""
+    if not 0 <= k < count:
         raise InputError(f"trajectory {k} is out of range; {source} holds {count} trajectories (0 to {count - 1})")
-    return k % count
+    return k
 
 
 def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
@@ -77,9 +77,10 @@ def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = N
 
 def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
     """The field ``u`` of one trajectory of a dataset (:mod:`pihamno.data.dataset`), shape (S, n, n, n)."""
-    from pihamno.data.dataset import load_trajectories, read_metadata
+    from pihamno.data.dataset import dataset_shape, load_trajectories, read_metadata
 
     meta = read_metadata(path)
+    trajectory = check_trajectory(trajectory, dataset_shape(path, meta)[0], f"dataset {str(path)!r}")
     missing = [key for key in ("L", "dt") if key not in meta]
     if missing:
         raise InputError(f"dataset {str(path)!r} lacks the attribute(s) {', '.join(missing)}")
