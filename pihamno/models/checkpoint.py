@@ -10,11 +10,14 @@ A payload is a plain dict::
 Only tensors, str, int, float, bool, None, lists/tuples and dicts of them are allowed anywhere in it, so no
 pickled class is ever needed to read it back. A checkpoint of another model, with another configuration
 than the one expected, or whose weights do not fit the model its config builds, is refused with one
-:class:`~pihamno.errors.InputError` sentence.
+:class:`~pihamno.errors.InputError` sentence; so is a file that is not such a checkpoint at all
+(:func:`read_payload`: truncated, foreign, or holding pickled Python objects), in plain words and without
+torch's multi-line advice.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import torch
@@ -135,16 +138,46 @@ def save_checkpoint(path: str | Path, model: nn.Module, **extra) -> None:
         torch.save(payload, tmp)
 
 
-def load_checkpoint(path: str | Path, map_location="cpu", expect_name: str | None = None, expect_config: dict | None = None):
-    """``(model, payload)`` from a checkpoint file read with ``weights_only=True``; the model is on
-    ``map_location`` (a device or its name) and in eval mode."""
+def _why_unreadable(path: Path, exc: Exception) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, as the end of one sentence (no torch advice)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # torch colours part of its advice
+    with open(path, "rb") as f:
+        head = f.read(4)
+    pickled = "Weights only load failed" in text or "Unsupported global" in text
+    if not head:
+        return "the file is empty"
+    if head.startswith(b"PK") or head[:1] == b"\x80":  # torch's zip format, or a pickle (old torch format)
+        if pickled:
+            name = re.search(r"GLOBAL ([\w.]+)", text)
+            return (f"it holds pickled Python objects{f' ({name.group(1)})' if name else ''}, which pihamno never "
+                    "loads; only checkpoints of tensors and plain values, as pihamno writes them, are read")
+        if head.startswith(b"PK"):
+            return "it is damaged or truncated (its zip archive is incomplete); use another copy, or last.pt"
+        return "it is a plain pickle or an old torch.save format, not a checkpoint written by pihamno"
+    return "it is not a PyTorch checkpoint (not a zip archive); expected a checkpoint written by pihamno"
+
+
+def read_payload(path: str | Path, map_location="cpu") -> dict:
+    """The payload dict of a checkpoint file, read with ``torch.load(weights_only=True)``; a missing, damaged or
+    foreign file is one :class:`~pihamno.errors.InputError` sentence."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"checkpoint {str(path)!r} does not exist")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated file, foreign pickle, not a zip archive
-        raise InputError(f"{str(path)!r} could not be read as a checkpoint: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"checkpoint {str(path)!r} could not be read: {_why_unreadable(path, exc)}") from None
+    if not isinstance(payload, dict):
+        raise InputError(f"checkpoint {str(path)!r} holds a {type(payload).__name__}, not a pihamno checkpoint "
+                         "(a dict with model_name, model_config and state_dict)")
+    return payload
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", expect_name: str | None = None, expect_config: dict | None = None):
+    """``(model, payload)`` from a checkpoint file read with ``weights_only=True``; the model is on
+    ``map_location`` (a device or its name) and in eval mode."""
+    path = Path(path)
+    payload = read_payload(path, map_location)
     try:
         model = model_from_payload(payload, expect_name, expect_config)
     except InputError as exc:

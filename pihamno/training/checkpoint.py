@@ -13,7 +13,9 @@ from it) plus these keys, all tensors or plain Python values:
 ``best``        ``{"score": float, "epoch": int}`` of the validation metric (lower is better)
 ``processor``   :meth:`FieldProcessor.state_dict` (normalisation applied around the model)
 ``split``       ``{"train": [...], "val": [...], "test": [...]}`` trajectory indices
-``data``        ``{"path": str, "meta": dict}`` -- the dataset and its attributes (plain values)
+``data``        ``{"meta": dict}`` -- the dataset's attributes (plain values), plus the entries the caller
+                records (:func:`pihamno.config.train`: the path as given, absolute and relative to the
+                run folder, and the data's fingerprint; :mod:`pihamno.config.record`)
 ``T_in``        input frames of the model
 ==============  ==================================================================================
 
@@ -56,23 +58,9 @@ def save_training_checkpoint(path: str | Path, model: torch.nn.Module, **state) 
 
 def load_training_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """The payload dict of a training checkpoint, read with ``weights_only=True``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint {str(path)!r} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # pickle/zip errors of a truncated or foreign file
-        raise InputError(f"{str(path)!r} could not be read as a checkpoint: {exc}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    from pihamno.models.checkpoint import read_payload
+
+    payload = read_payload(path, map_location)
+    if payload.get("format") != FORMAT:
         raise InputError(f"{str(path)!r} is not a pihamno training checkpoint (format {FORMAT!r}); cannot resume from it")
     return payload
-
-
-def resolve_resume(resume: str, out: str) -> Path:
-    """``--resume`` value -> checkpoint path: ``"auto"`` -> ``OUT/last.pt``; a folder -> its ``last.pt``."""
-    p = Path(out) / "last.pt" if resume == "auto" else Path(resume)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.is_file():
-        raise InputError(f"cannot resume: checkpoint {str(p)!r} does not exist")
-    return p
