@@ -7,7 +7,10 @@ Verb modules are discovered automatically (every module here that defines ``regi
 Heavy imports (torch, scikit-fem, pyvista) happen inside ``func`` so that ``pihamno --help`` stays fast.
 
 User errors (:class:`pihamno.errors.InputError`, missing/unwritable files) are printed as one line
-``pihamno: error: ...`` and exit with status 2; ``--debug`` shows the traceback instead. The library logs
+``pihamno: error: ...`` and exit with status 2; ``--debug`` shows the traceback instead. A flag argparse
+cannot read is one line too (``pihamno VERB: error: ... (see --help)``, status 2), and a negative number in any
+notation is read as a value, so that the verb refuses it with its range
+(:class:`pihamno.workflows.options.ArgumentParser`). The library logs
 through :mod:`logging` (loggers ``pihamno.*`` and ``fem.*``); :func:`setup_logging` sends those records to
 stderr as ``pihamno: message`` lines.
 """
@@ -32,7 +35,9 @@ def verb_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from pihamno.workflows.options import ArgumentParser
+
+    parser = ArgumentParser(
         prog="pihamno",
         description="Physics-informed hierarchical neural operators (HAMNO / PI-HAMNO) for 3D phase-field "
         "PDEs on finite elements. Run 'pihamno VERB --help' for each verb.",

@@ -11,22 +11,37 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="roll a checkpoint out over whole trajectories and score it (or aggregate several evaluations)",
         description="Give the first T_in frames of each trajectory, predict the rest autoregressively, and write "
         "rollout.h5 (fields + rel-L2/energy/mass curves), metrics.json (statistics over trajectories) and "
-        "per_frame.csv to --out. With --aggregate DIR ..., combine the metrics of several evaluations "
-        "(seeds) into aggregate.json / aggregate_per_frame.csv (mean, std, coefficient of variation).",
+        "per_frame.csv to the folder --out (written atomically; an existing one is refused without --overwrite). "
+        "By default the checkpoint's own held-out test trajectories of its training data are scored (the data "
+        "file is found from the run record, from any folder); another dataset is scored whole, and refused when "
+        "its PDE, eps, L, dt, n or mesh differ from the training data's (--allow-mismatch for deliberate "
+        "transfer). Trajectories seen in training are scored only with --include-training, and the output says "
+        "what was scored. With --aggregate DIR ..., combine the metrics of several evaluations (seeds) into "
+        "aggregate.json / aggregate_per_frame.csv (mean, std, coefficient of variation).",
     )
     p.add_argument("--checkpoint", help="checkpoint (best.pt or last.pt of a run)")
-    p.add_argument("--data", help="HDF5 dataset to evaluate on (any file: the training one, an OOD set, ...)")
+    p.add_argument("--data", help="HDF5 dataset to evaluate on (default: the checkpoint's training data; any file "
+                   "works: an out-of-distribution set, a finer grid with --allow-mismatch, ...)")
     p.add_argument("--trajectories", default=None,
-                   help="'test' (the checkpoint's test split; default on its training file), 'all' (default on "
-                   "another file) or a selection like '0,3,10:20' (indices and start:stop slices)")
-    p.add_argument("--out", help="output folder")
+                   help="'test' (the checkpoint's test split; the default on its training data), 'all' (the default "
+                   "on another file), 'val', 'train', or a selection like '0,3,10:20' (indices and start:stop slices)")
+    p.add_argument("--include-training", action="store_true",
+                   help="allow scoring trajectories of the training or validation split (labelled in the output)")
+    p.add_argument("--allow-mismatch", action="store_true",
+                   help="evaluate on data whose PDE, eps, L, dt, n or mesh differ from the training data's "
+                   "(recorded in metrics.json)")
+    p.add_argument("--out", help="output folder (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.add_argument("--device", default="auto", help="'auto' (cuda if present), 'cpu', 'cuda', 'cuda:N'")
     p.add_argument("--batch-size", type=int, default=8, help="trajectories rolled out together (default 8)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes; only the results")
     p.add_argument("--aggregate", nargs="+", metavar="DIR", help="evaluation folders to combine instead")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from pihamno.errors import InputError
 
     if not args.out:
@@ -34,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.aggregate:
         from pihamno.evaluation.aggregate import aggregate
 
+        if (Path(args.out) / "aggregate.json").exists() and not args.overwrite:
+            raise InputError(f"output {str(Path(args.out) / 'aggregate.json')!r} already exists; pass --overwrite "
+                             "to replace it")
         result = aggregate(args.aggregate, args.out)
         for key in ("rollout.rel_l2_final.mean", "rollout.rel_l2_mean.mean", "one_step.rel_l2_mean.mean"):
             if key in result["metrics"]:
@@ -42,13 +60,18 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{key}: mean {m['mean']:.4g}, std {m['std']:.3g}, cv {cv} over {result['count']} runs")
         print(f"wrote {args.out}/aggregate.json")
         return 0
-    if not args.checkpoint or not args.data:
-        raise InputError("pihamno evaluate needs --checkpoint CKPT and --data FILE (or --aggregate DIR ...)")
+    if not args.checkpoint:
+        raise InputError("pihamno evaluate needs --checkpoint CKPT (and optionally --data FILE), or --aggregate DIR ...")
     from pihamno.config import evaluate_checkpoint
 
-    m = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size)
+    m = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size,
+                            args.quiet, overwrite=args.overwrite, allow_mismatch=args.allow_mismatch,
+                            include_training=args.include_training)
     r = m["rollout"]
-    print(f"{len(m['trajectories'])} trajectories ({m['selection']}), {m['frames']} frames, {m['n_given']} given")
+    print(f"scored {m['scored']['text']}; {m['frames']} frames, {m['n_given']} given")
+    if m["data_check"]["mismatch"]:
+        print(f"note: the data do not fit the training data ({'; '.join(m['data_check']['mismatch'])}); "
+              "evaluated with --allow-mismatch")
     print(f"rollout rel-L2: mean over frames {r['rel_l2_mean']['mean']:.4g} "
           f"(median {r['rel_l2_mean']['median']:.4g}), last frame {r['rel_l2_final']['mean']:.4g}")
     print(f"one-step rel-L2: {m['one_step']['rel_l2_mean']['mean']:.4g}")

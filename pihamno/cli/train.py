@@ -27,8 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="shortcut for --set data.path=FILE")
     p.add_argument("--seed", type=int, help="shortcut for --set run.seed=N")
     p.add_argument("--resume", nargs="?", const="auto", metavar="CKPT_OR_DIR",
-                   help="continue a run exactly from its last.pt (default: RUN_OUT/last.pt)")
+                   help="continue a run exactly from its last.pt (default: RUN_OUT/last.pt); from any folder: "
+                   "without --config the run continues in its own folder, on its own data (found from the run record)")
     p.add_argument("--overwrite", action="store_true", help="start a fresh run in a folder that already holds one")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no notes; only the result line")
     p.set_defaults(func=run)
 
 
@@ -43,14 +45,16 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     import sys
+    from pathlib import Path
 
-    from pihamno.config import from_dict, train
-    from pihamno.config.build import resolve_checkpoint
+    from pihamno.config import train
+    from pihamno.config.build import config_for_resume, resolve_checkpoint
     from pihamno.config.shipped import config_from_argument
     from pihamno.errors import InputError, TrainingDiverged
-    from pihamno.training.checkpoint import load_training_checkpoint
     from pihamno.training.distributed import init_distributed, shutdown
 
+    if args.seed is not None and args.seed < 0:
+        raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
     overrides = _overrides(args)
     resume = "never"
     if args.resume is not None:
@@ -58,12 +62,11 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--resume without a checkpoint needs --config or --out to find RUN_OUT/last.pt")
         if args.resume == "auto":
             out = args.out if args.out is not None else config_from_argument(args.config, overrides).run.out
-            resume = resolve_checkpoint(out, out)
+            resume = resolve_checkpoint(out)
         else:
-            resume = resolve_checkpoint(args.resume, ".")
-        if args.config is None:
-            saved = load_training_checkpoint(resume)["config"]
-            cfg = from_dict(saved, f"the config of {resume}", overrides)
+            resume = resolve_checkpoint(args.resume)
+        if args.config is None:  # the run's own config, folder and data, wherever this command runs
+            cfg = config_for_resume(resume, overrides)
         else:
             cfg = config_from_argument(args.config, overrides)
     elif args.config is None:
@@ -73,11 +76,16 @@ def run(args: argparse.Namespace) -> int:
 
     env = init_distributed(cfg.run.device)
     try:
-        if env.is_main:
+        if env.is_main and not args.quiet:
             state = f"resuming {resume}" if resume != "never" else "starting"
-            print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), out {cfg.run.out}",
-                  file=sys.stderr)
-        result = train(cfg, resume=resume, overwrite=args.overwrite, env=env)
+            print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), out {cfg.run.out}, "
+                  f"data {cfg.data.path}", file=sys.stderr)
+            if cfg.data.path and Path(cfg.data.path).is_file():
+                from pihamno.config.build import describe_physics
+                from pihamno.data import read_metadata
+
+                print(f"pihamno train: {describe_physics(cfg, read_metadata(cfg.data.path))}", file=sys.stderr)
+        result = train(cfg, resume=resume, overwrite=args.overwrite, env=env, quiet=args.quiet)
     except TrainingDiverged as exc:
         if env.is_main:
             print(f"pihamno: error: {exc}", file=sys.stderr)
@@ -89,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
         best_txt = f"best val {best['score']:.4g} at epoch {best['epoch']}" if best["epoch"] > 0 else "no validation"
         loss = result.last.get("loss")
         loss_txt = f", last epoch's loss {loss:.4g}" if loss is not None else ""
-        print(f"pihamno train: done, {result.epoch} epochs / {result.step} steps{loss_txt}, {best_txt}; "
-              f"checkpoints in {cfg.run.out}")
+        if result.status == "reused":
+            print(f"pihamno train: nothing to train, the run already finished {result.epoch} of optim.epochs = "
+                  f"{cfg.optim.epochs} epochs ({result.step} steps{loss_txt}, {best_txt}); pass --epochs N "
+                  f"(more than {result.epoch}) to train further; checkpoints in {result.out}")
+        else:
+            print(f"pihamno train: done, {result.epoch} epochs / {result.step} steps{loss_txt}, {best_txt}; "
+                  f"checkpoints in {result.out}")
     return 0

@@ -5,8 +5,10 @@ Everything below this module takes objects (:class:`pihamno.training.Trainer`,
 example scripts, the studies) builds a :class:`~pihamno.config.schema.TrainConfig` in Python and calls:
 
 * :func:`train` -- build (or resume, or reuse) a run and train it: the ONE resume mechanism, for every caller;
+* :func:`config_for_resume` -- the config a checkpoint continues with from any working directory;
 * :func:`load_trained` -- a trained model with its normalisation, ``T_in`` and split, from a checkpoint;
-* :func:`evaluate_checkpoint` -- :func:`pihamno.evaluation.evaluate_model` of a checkpoint.
+* :func:`evaluate_checkpoint` -- :func:`pihamno.evaluation.evaluate_model` of a checkpoint, on the data and
+  trajectories its run record (:mod:`pihamno.config.record`) allows.
 
 Resuming (``resume=``):
 
@@ -18,12 +20,16 @@ a path       continue that checkpoint (a run folder means its ``last.pt``; ``pih
 ==========  ===============================================================================================
 
 A run is continued only with a config equal to the checkpoint's up to :data:`RESUME_FREE` keys (which do
-not change what was learned so far); anything else is refused with one sentence naming the keys.
+not change what was learned so far) and with the same data (its fingerprint, :mod:`pihamno.config.record`);
+anything else is refused with one sentence naming the keys. A run that already reached ``optim.epochs`` is
+not trained again (``status = "reused"``).
 """
 
 from __future__ import annotations
 
+import csv
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,26 +53,36 @@ def build_model_for(cfg: TrainConfig) -> torch.nn.Module:
     return build_model(cfg.model.name, **{**cfg.model.options, "T_in": cfg.data.T_in})
 
 
-def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device):
-    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE, or ``None`` when ``[physics] lam == 0``.
-
-    Unset ``split`` / ``mesh`` / ``element`` follow the dataset (its ``split`` or ``mesh_file``, its
-    ``element``), so the weak residual is the reference solver's own and vanishes on the data.
-    """
-    p = cfg.physics
-    if p.lam == 0:
-        return None
+def physics_choices(cfg: TrainConfig, meta: dict):
+    """``(mesh, element, weak)`` of the physics loss: a :class:`fem.mesh.MeshChoice`, ``"P1"``/``"P2"`` and the
+    weak form; unset ``split`` / ``mesh`` / ``element`` follow the dataset (its ``split`` or ``mesh_file``, its
+    ``element``), so the weak residual is the reference solver's own and vanishes on the data."""
     from fem.mesh import MeshChoice
+
+    p = cfg.physics
+    mesh = MeshChoice.from_attrs(meta) if p.mesh is None and p.split is None else MeshChoice(split=p.split, file=p.mesh)
+    return mesh, p.element or meta.get("element") or "P1", p.weak
+
+
+def describe_physics(cfg: TrainConfig, meta: dict) -> str:
+    """The objective in words, for the console: ``"physics loss: assembled weak form, P2 test functions on ..."``."""
+    if cfg.physics.lam == 0:
+        return "data loss only (lambda = 0: no physics loss)"
+    mesh, element, weak = physics_choices(cfg, meta)
+    return (f"physics loss (lambda = {cfg.physics.lam:g}): {weak} weak form with {element} test functions on the "
+            f"{mesh.describe()}, strong residual by finite differences on the grid")
+
+
+def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device):
+    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE on :func:`physics_choices`, or ``None``
+    when ``[physics] lam == 0``."""
+    if cfg.physics.lam == 0:
+        return None
     from pihamno.physics import PhysicsLoss
 
-    if p.mesh is None and p.split is None:
-        mesh = MeshChoice.from_attrs(meta)
-    else:
-        mesh = MeshChoice(split=p.split, file=p.mesh)
-    return PhysicsLoss.from_metadata(
-        meta, n, mesh=mesh, element=p.element or meta.get("element") or "P1", weak=p.weak, device=device,
-        dtype=torch.float32,
-    )
+    mesh, element, weak = physics_choices(cfg, meta)
+    return PhysicsLoss.from_metadata(meta, n, mesh=mesh, element=element, weak=weak, device=device,
+                                     dtype=torch.float32)
 
 
 def build_objective(cfg: TrainConfig, physics=None):
@@ -117,18 +133,28 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
                   quiet: bool = False, model: torch.nn.Module | None = None, physics=None):
     """A :class:`~pihamno.training.Trainer` for ``cfg`` (continuing ``state``, a training checkpoint's payload,
     when given). ``model`` / ``physics`` replace the ones the config names (tests, custom models)."""
+    from pihamno.config.record import content_differences, data_record, fingerprint, same_data, stored_fingerprint
+    from pihamno.data import read_metadata
     from pihamno.stepping import FieldProcessor
     from pihamno.training.distributed import init_distributed
     from pihamno.training.optim import build_optimizer
     from pihamno.training.trainer import Trainer
 
     env = env or init_distributed(cfg.run.device)
+    stored = stored_fingerprint(state) if state is not None else None
+    if stored is not None and cfg.data.path:  # the same data (wherever the file is), before reading it
+        if not same_data(stored, fingerprint(cfg.data.path)):
+            diff = content_differences(state["data"].get("meta") or {}, read_metadata(cfg.data.path))
+            raise InputError(f"cannot resume: {cfg.data.path!r} is not the data this run was trained on "
+                             f"({', '.join(diff[:4]) or 'another shape'}); pass the run's own data with --data")
     if state is not None:
         cfg = _resumable(cfg, state, checkpoint or Path(cfg.run.out) / "last.pt")
     torch.manual_seed(cfg.run.seed)
     data = load_training_data(cfg, env.rank, env.world)
-    if state is not None and any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
-        raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
+    record = data_record(cfg.data.path, cfg.run.out)
+    if state is not None:
+        if any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
+            raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
     processor = (FieldProcessor.from_state(state["processor"]) if state is not None
                  else FieldProcessor.fit(cfg.data.normalize, data.train))
     model = build_model_for(cfg) if model is None else model
@@ -141,7 +167,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
     trainer = Trainer(model, data, build_objective(cfg, physics), opt, sched, loop=loop_settings(cfg),
                       processor=processor, out=cfg.run.out, env=env, bf16=cfg.run.bf16, compile=cfg.run.compile,
                       data_on_device=cfg.data.on_device,
-                      record={"config": cfg.to_dict(), "data": {"path": str(cfg.data.path)}}, quiet=quiet)
+                      record={"config": cfg.to_dict(), "data": record}, quiet=quiet)
     if state is not None:
         trainer.load_state(state)
     return trainer
@@ -154,7 +180,9 @@ def write_run_config(trainer, cfg: TrainConfig) -> Path:
     path = Path(cfg.run.out) / "config.toml"
     if trainer.env.is_main:
         eff = (f"# effective on {trainer.device}: bf16 = {str(trainer.bf16).lower()}, compile = "
-               f"{str(trainer.compile).lower()}, world size {trainer.env.world}\n")
+               f"{str(trainer.compile).lower()}, world size {trainer.env.world}\n"
+               f"# data.path is {os.path.abspath(cfg.data.path)} (from this folder: "
+               f"{os.path.relpath(os.path.abspath(cfg.data.path), os.path.abspath(cfg.run.out))})\n")
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             tmp.write_text(eff + dump_toml(cfg))
@@ -177,7 +205,7 @@ class TrainResult:
     start_epoch: int = 0
 
 
-def resolve_checkpoint(resume: str | Path, out: str | Path) -> Path:
+def resolve_checkpoint(resume: str | Path, out: str | Path | None = None) -> Path:
     """A resume target: a checkpoint file, or a run folder (its ``last.pt``)."""
     p = Path(resume)
     if p.is_dir():
@@ -216,10 +244,13 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
             if changed:
                 raise InputError(f"{out} holds a run with other settings ({', '.join(changed[:4])}); "
                                  "pass --overwrite or choose another --out")
-            if int(state["epoch"]) >= cfg.optim.epochs:
-                best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
-                return TrainResult(out, int(state["epoch"]), int(state["step"]), best, {}, _to_evaluate(out),
-                                   "reused", int(state["epoch"]))
+        if int(state["epoch"]) >= cfg.optim.epochs:  # finished: nothing to train
+            if resume != "auto":
+                _resumable(cfg, state, checkpoint)
+            best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
+            folder = checkpoint.parent
+            return TrainResult(folder, int(state["epoch"]), int(state["step"]), best, last_epoch(folder),
+                               _to_evaluate(folder), "reused", int(state["epoch"]))
     trainer = build_trainer(cfg, state=state, checkpoint=checkpoint, env=env, quiet=quiet, model=model,
                             physics=physics)
     write_run_config(trainer, cfg)
@@ -231,6 +262,39 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
 
 def _to_evaluate(out: Path) -> Path:
     return out / "best.pt" if (out / "best.pt").is_file() else out / "last.pt"
+
+
+def last_epoch(out: str | Path) -> dict:
+    """The last row of ``out/metrics.csv`` as numbers (every numeric column; ``{}`` when there is none)."""
+    try:
+        with open(Path(out) / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return {}
+    row = {}
+    for k, v in (rows[-1] if rows else {}).items():
+        try:
+            row[k] = float(v)
+        except (TypeError, ValueError):
+            pass
+    return row
+
+
+def config_for_resume(checkpoint: str | Path, overrides: list[str] | tuple = ()) -> TrainConfig:
+    """The config to continue ``checkpoint`` with when no config file is given, from any working directory:
+    the checkpoint's own, with ``run.out`` its folder and ``data.path`` its training data found again
+    (:func:`pihamno.config.record.locate_data`), then the ``--set`` ``overrides`` (which may name others)."""
+    from pihamno.config.record import locate_data
+    from pihamno.training.checkpoint import load_training_checkpoint
+
+    checkpoint = Path(checkpoint)
+    state = load_training_checkpoint(checkpoint)
+    saved = {s: dict(t) for s, t in state["config"].items()}
+    given = {o.split("=", 1)[0].strip() for o in overrides}
+    saved.setdefault("run", {})["out"] = str(checkpoint.parent)
+    if "data.path" not in given:
+        saved.setdefault("data", {})["path"] = str(locate_data(state, checkpoint))
+    return from_dict(saved, f"the config of {checkpoint}", overrides)
 
 
 # --------------------------------------------------------------------------------------------- evaluation
@@ -249,6 +313,12 @@ class Trained:
     def name(self) -> str:
         return str(self.payload.get("model_name", ""))
 
+    @property
+    def lam(self) -> float | None:
+        """``[physics] lam`` of the run (``None`` for a bare model checkpoint)."""
+        lam = (self.payload.get("config") or {}).get("physics", {}).get("lam", 0.0 if "config" in self.payload else None)
+        return None if lam is None else float(lam)
+
 
 def load_trained(checkpoint: str | Path, device=None) -> Trained:
     """:class:`Trained` from a model or training checkpoint, read with ``torch.load(weights_only=True)``."""
@@ -263,29 +333,58 @@ def load_trained(checkpoint: str | Path, device=None) -> Trained:
                    payload)
 
 
-def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, out: str | Path, trajectories: str | None = None,
-                        device=None, batch_size: int = 8, quiet: bool = False) -> dict:
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: str | Path,
+                        trajectories: str | None = None, device=None, batch_size: int = 8, quiet: bool = False, *,
+                        overwrite: bool = False, allow_mismatch: bool = False, include_training: bool = False) -> dict:
     """:func:`pihamno.evaluation.evaluate_model` of a checkpoint on ``data``; writes ``rollout.h5``,
-    ``metrics.json``, ``per_frame.csv`` to ``out`` and returns the metrics.
+    ``metrics.json``, ``per_frame.csv`` to the folder ``out`` (refused when it exists, unless ``overwrite``) and
+    returns the metrics.
 
-    ``trajectories`` defaults to ``"test"`` (the checkpoint's test split) when ``data`` is the file the model was
-    trained on, else ``"all"``.
+    What is scored follows the checkpoint's run record (:mod:`pihamno.config.record`):
+
+    * ``data`` ``None`` is the training data, found from any working directory;
+    * data that differ from the training data in PDE, eps, L, dt, n or mesh are refused unless
+      ``allow_mismatch`` (deliberate transfer, e.g. to a finer n; recorded in ``metrics.json``);
+    * ``trajectories`` ``None`` is the test split on the training data (the same content, wherever the file
+      is) and every trajectory of any other file; trajectories seen in training (training or validation
+      split) are scored only with ``include_training``. ``metrics["scored"]`` says what was scored.
     """
-    import os
-
+    from pihamno.config import record as rec
     from pihamno.device import resolve_device
     from pihamno.evaluation import evaluate_model
+    from pihamno.evaluation.evaluate import MARKER, WHAT
+    from pihamno.io import check_output_dir
 
+    check_output_dir(out, overwrite, MARKER, WHAT)  # before any work
+    if batch_size < 1:
+        raise InputError(f"--batch-size must be positive, got {batch_size}")
     dev = resolve_device(device)
     trained = load_trained(checkpoint, dev)
-    test_split = trained.split.get("test")
-    if trajectories is None:
-        trained_on = trained.payload.get("data", {}).get("path")
-        try:
-            same = bool(trained_on) and os.path.samefile(trained_on, data)
-        except OSError:
-            same = False
-        trajectories = "test" if test_split is not None and same else "all"
-    return evaluate_model(trained.model, trained.processor, trained.T_in, data, out, trajectories,
-                          test_split=test_split, device=dev, batch_size=batch_size, quiet=quiet,
-                          info={"checkpoint": str(checkpoint), "model": trained.name})
+    stored = rec.stored_fingerprint(trained.payload)
+    if data is None:
+        if stored is None:
+            raise InputError(f"checkpoint {str(checkpoint)!r} records no training data; pass --data FILE")
+        data = rec.locate_data(trained.payload, checkpoint)
+    fp = rec.fingerprint(data)
+    if not fp["shape"]:
+        raise InputError(f"dataset {str(data)!r} has no 'u' dataset")
+    same = stored is not None and rec.same_data(stored, fp)
+    problems = [] if same or stored is None else rec.mismatches(stored, fp)
+    if problems and not allow_mismatch:
+        raise InputError(f"{str(data)!r} does not fit the data {str(checkpoint)!r} was trained on: {'; '.join(problems)}; "
+                         "pass --allow-mismatch to evaluate anyway (deliberate transfer, e.g. to a finer n)")
+    spec, _, scored = rec.choose_trajectories(trajectories, fp["shape"][0], trained.split, same, include_training,
+                                              str(data))
+    check = {"same_as_training": same, "mismatch": problems, "allow_mismatch": bool(allow_mismatch and problems)}
+    if stored is None:
+        check["note"] = "the checkpoint records no training data: compatibility not checked"
+        log.warning(f"{check['note']} ({checkpoint})")
+    elif problems:
+        log.warning(f"evaluating on data that do not fit the training data (--allow-mismatch): {'; '.join(problems)}")
+    if not quiet:
+        log.info(f"scoring {scored['text']}")
+    info = {"checkpoint": os.path.abspath(checkpoint), "model": trained.name, "lam": trained.lam, "scored": scored,
+            "data_check": check}
+    return evaluate_model(trained.model, trained.processor, trained.T_in, data, out, spec,
+                          splits=trained.split if same else None, device=dev, batch_size=batch_size, quiet=quiet,
+                          overwrite=overwrite, info=info)

@@ -2,20 +2,24 @@
 
 For each selected trajectory (batched, no grad, on the chosen device) the first ``T_in`` frames are given
 and the model predicts every later frame from its own outputs (:func:`pihamno.stepping.rollout`); the
-teacher-forced one-step predictions (:func:`pihamno.stepping.one_step`) are scored too. Written to ``out``:
+teacher-forced one-step predictions (:func:`pihamno.stepping.one_step`) are scored too. Written to the folder
+``out`` atomically (built beside it, renamed into place; an existing ``out`` is refused unless ``overwrite``,
+and even then replaced only when it holds an earlier evaluation):
 
 * ``rollout.h5``   :mod:`~.rollout_io` format: reference, prediction, trajectory, rel_l2 and the energy/mass
   curves (when the dataset names its PDE);
 * ``metrics.json`` statistics over the trajectories (:mod:`~.report`);
 * ``per_frame.csv`` per-frame statistics.
 
-Any dataset works: an out-of-distribution set is just another file. Trajectory selection: ``"test"`` (the
-checkpoint's test split; the default when ``data`` is the file the model was trained on), ``"all"`` (the
-default for any other file), or a selection such as ``"0,3,10:20"`` (:mod:`pihamno.selection`).
+Any dataset works: an out-of-distribution set is just another file. Trajectory selection: a split of the
+checkpoint (``"test"``, ``"val"``, ``"train"``), ``"all"`` or a selection such as ``"0,3,10:20"``
+(:mod:`pihamno.selection`). Which one is the default, and whether trajectories seen in training may be scored,
+is decided from the checkpoint's run record by :func:`pihamno.config.evaluate_checkpoint`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -31,36 +35,47 @@ from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rol
 log = logging.getLogger(__name__)
 
 
-def parse_trajectories(spec: str, n_total: int, test_split=None) -> np.ndarray:
-    """``"test"`` (the checkpoint's test split) or a selection of :func:`pihamno.selection.select`
-    (``"all"``, ``"0,3,10:20"``) -> sorted unique indices in ``range(n_total)``."""
+SPLITS = {"test": "test", "val": "validation", "train": "training"}
+#: What an evaluation folder holds (an existing one is replaced only with ``overwrite``).
+MARKER, WHAT = "metrics.json", "an earlier evaluation"
+
+
+def parse_trajectories(spec: str, n_total: int, test_split=None, splits: dict | None = None) -> np.ndarray:
+    """A split name (``"test"``, ``"val"``, ``"train"``: that split of ``splits``; ``test_split`` stands for
+    ``splits["test"]``) or a selection of :func:`pihamno.selection.select` (``"all"``, ``"0,3,10:20"``)
+    -> sorted unique indices in ``range(n_total)``."""
     spec = str(spec).strip()
-    if spec != "test":
+    if spec not in SPLITS:
         return select(spec, n_total, "trajectory")
-    if test_split is None or len(test_split) == 0:
-        raise InputError("--trajectories test needs a training checkpoint with a test split; give indices or 'all'")
-    idx = np.unique(np.asarray(test_split, dtype=np.int64))
+    splits = dict(splits or {})
+    if test_split is not None:
+        splits.setdefault("test", test_split)
+    chosen = splits.get(spec)
+    if chosen is None or len(chosen) == 0:
+        raise InputError(f"--trajectories {spec} needs a training checkpoint with a {SPLITS[spec]} split; "
+                         "give indices or 'all'")
+    idx = np.unique(np.asarray(chosen, dtype=np.int64))
     bad = idx[(idx < 0) | (idx >= n_total)]
     if bad.size:
-        raise InputError(f"trajectory {int(bad[0])} of the test split does not exist: there are {n_total} trajectories")
+        raise InputError(f"trajectory {int(bad[0])} of the {SPLITS[spec]} split does not exist: there are {n_total} "
+                         "trajectories")
     return idx
 
 
 def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int, data: str | Path,
-                   out: str | Path, trajectories: str = "all", *, test_split=None, device=None,
-                   batch_size: int = 8, quiet: bool = False, info: dict | None = None) -> dict:
+                   out: str | Path, trajectories: str = "all", *, test_split=None, splits: dict | None = None,
+                   device=None, batch_size: int = 8, quiet: bool = False, overwrite: bool = False,
+                   info: dict | None = None) -> dict:
     """Roll ``model`` out over trajectories of ``data`` and write the report to ``out`` (module docstring).
 
     ``processor`` is the model's normalisation and ``T_in`` its number of input frames (both from its
-    checkpoint: :func:`pihamno.config.load_trained`); ``trajectories`` selects what is scored (``test_split``
-    is the checkpoint's test split, for ``"test"``); ``info`` is added to the outputs. Returns the metrics dict
-    (as written to ``metrics.json``).
+    checkpoint: :func:`pihamno.config.load_trained`); ``trajectories`` selects what is scored (``splits`` are
+    the checkpoint's, for a split name; ``test_split`` its test split alone); ``info`` is added to the outputs.
+    Returns the metrics dict (as written to ``metrics.json``).
     """
-    from tqdm.auto import tqdm
-
-    from pihamno.data import dataset_shape, load_trajectories, read_metadata
+    from pihamno.data import dataset_shape, read_metadata
     from pihamno.device import resolve_device
-    from pihamno.evaluation.curves import FieldCurves
+    from pihamno.io import atomic_dir
 
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
@@ -71,8 +86,27 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     n_total, F = dataset_shape(str(data), meta)
     if F <= T_in:
         raise InputError(f"{str(data)!r} has {F} frames per trajectory; more than T_in = {T_in} are needed")
-    idx = parse_trajectories(trajectories, n_total, test_split)
+    idx = parse_trajectories(trajectories, n_total, test_split, splits)
     L, dt = float(meta.get("L", 1.0)), float(meta.get("dt", 1.0))
+    with atomic_dir(out, overwrite, MARKER, WHAT) as tmp:
+        metrics = _evaluate(model, processor, T_in, data, meta, idx, str(trajectories), F, L, dt, dev, batch_size,
+                            quiet, info, tmp)
+        report.write_json(tmp / "metrics.json", metrics)
+    return metrics
+
+
+def _attr(value):
+    """An ``info`` value as an HDF5 attribute: numbers and strings as they are, anything else as JSON."""
+    return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else json.dumps(value)
+
+
+def _evaluate(model, processor, T_in, data, meta, idx, selection, F, L, dt, dev, batch_size, quiet, info,
+              out: Path) -> dict:
+    """The rollouts and the files but ``metrics.json`` (returned), written into the folder ``out``."""
+    from tqdm.auto import tqdm
+
+    from pihamno.data import load_trajectories
+    from pihamno.evaluation.curves import FieldCurves
 
     curves = None
     weights = None
@@ -105,15 +139,13 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
 
     rel, rel1 = np.concatenate(rels), np.concatenate(rels1)
     curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v}
-    out = Path(out)
     attrs = {"pde": str(meta.get("pde", "")), "L": L, "dt": dt, "n_given": T_in, "eps": float(meta.get("eps", np.nan)),
-             "model": info.get("model", ""), "source": str(data)} | {k: str(v) for k, v in info.items()}
+             "model": info.get("model", ""), "source": str(data)} | {k: _attr(v) for k, v in info.items()}
     write_rollout(out / "rollout.h5", Rollout(np.concatenate(refs), np.concatenate(preds), idx, attrs,
                                               {"rel_l2": rel} | curve_arrays))
-    metrics = info | {"data": str(data), "trajectories": idx.tolist(), "selection": str(trajectories),
-                      "n_given": T_in, "frames": F, "dt": dt}
+    metrics = info | {"data": str(data), "trajectories": idx.tolist(), "selection": selection, "n_given": T_in,
+                      "frames": F, "dt": dt}
     metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays)
-    report.write_json(out / "metrics.json", metrics)
     report.write_csv(out / "per_frame.csv", report.per_frame_rows(T_in, dt, rel, rel1, curve_arrays),
                      report.PER_FRAME_COLUMNS)
     return metrics

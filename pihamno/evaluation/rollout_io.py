@@ -81,6 +81,12 @@ def write_rollout(path: str | Path, rollout: Rollout, overwrite: bool = True) ->
                 f.attrs[key] = value
 
 
+def rollout_attrs(path: str | Path) -> dict:
+    """The attributes of a rollout file, without reading the fields."""
+    with _open(path) as f:
+        return {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+
+
 def rollout_size(path: str | Path) -> int:
     """Number of trajectories T in a rollout file, without reading the fields."""
     with _open(path) as f:
