@@ -146,3 +146,44 @@ def test_probe_reports_a_broken_egl_instead_of_crashing():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0
     assert "rendering is unavailable" in done.stdout and "apt-get install" in done.stdout
+
+
+def test_pictures_name_the_model_and_mark_given_frames(tmp_path, monkeypatch):
+    import pihamno.rendering.curves as curves_module
+    import pihamno.rendering.slices as slices_module
+    from pihamno.rendering import render_rollout
+
+    titles = []
+
+    def keep_titles(path, fig, overwrite=True):  # instead of writing the PNG
+        titles.append([fig._suptitle.get_text() if fig._suptitle else ""] + [ax.get_title() for ax in fig.axes])
+        return path
+
+    monkeypatch.setattr(slices_module, "save_png", keep_titles)
+    monkeypatch.setattr(curves_module, "save_png", keep_titles)
+    ro = _rollout(curves=True)  # 3 frames, the first given
+    ro.attrs |= {"model": "hamno", "lam": "0.25"}
+    render_rollout(ro, tmp_path, what=["slices", "curves"], log=lambda s: None)
+    slices, rel = titles[0], titles[1]
+    assert slices[0].startswith("PI-HAMNO (hamno, lambda = 0.25): central slice")
+    assert slices[1] == "reference, t = 0" and slices[2].startswith("given input (= reference), t = 0")
+    assert any(t.startswith("PI-HAMNO prediction, t = 0.2") for t in slices)
+    assert rel[1].startswith("PI-HAMNO (hamno, lambda = 0.25): relative L2 error")
+
+
+def test_training_curves_read_every_column(tmp_path):
+    from pihamno.rendering.training import plot_training, read_metrics, split_columns
+
+    rows = ["epoch,step,lr,loss,data,strong,weak,grad_norm,val_score,best,seconds,share_weak",
+            "1,10,0.01,0.5,0.6,0.2,0.1,1.5,0.3,0.3,1.0,0.4",
+            "2,20,0.005,0.25,0.3,0.1,0.05,1.2,,0.3,1.0,0.5",
+            "3,30,0.0,0.125,0.15,0.05,0.025,0.9,0.2,0.2,1.0,0.6"]
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    cols = read_metrics(tmp_path / "metrics.csv")
+    assert np.isnan(cols["val_score"][1]) and cols["share_weak"].tolist() == [0.4, 0.5, 0.6]
+    assert split_columns(list(cols))[2] == ["grad_norm", "share_weak"]  # a column added later is drawn too
+    img = _image(plot_training(tmp_path / "metrics.csv", tmp_path / "t.png", label="HAMNO (hamno, lambda = 0)"))
+    assert img.std() > 0.05
+    (tmp_path / "empty.csv").write_text(rows[0] + "\n")
+    with pytest.raises(InputError, match="no epoch rows"):
+        read_metrics(tmp_path / "empty.csv")

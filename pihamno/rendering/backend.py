@@ -71,6 +71,15 @@ def require_rendering() -> None:
         raise RenderingUnavailable(problem)
 
 
+def short_label(label: str) -> str:
+    """A model label without the details in brackets, for panel titles and legends.
+
+    >>> short_label("PI-HAMNO (hamno, lambda = 0.25)")
+    'PI-HAMNO'
+    """
+    return label.split(" (")[0]
+
+
 def save_png(path: str | Path, image, overwrite: bool = True, dpi: int = 150) -> Path:
     """Write ``image`` -- an RGB(A) array (H, W, 3|4) or a matplotlib Figure -- to ``path`` as PNG, atomically."""
     path = Path(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pihamno.rendering.backend import save_png
+from pihamno.rendering.backend import save_png, short_label
 
 
 def relative_l2(reference: np.ndarray, prediction: np.ndarray, L: float) -> np.ndarray:
@@ -57,15 +57,16 @@ def _save(fig, path, overwrite) -> Path:
 
 
 def plot_rel_l2(times: np.ndarray, rel_l2: np.ndarray, trajectory: int, n_given: int, path: str | Path,
-                computed: bool = False, overwrite: bool = True) -> Path:
+                computed: bool = False, overwrite: bool = True, label: str = "") -> Path:
     """Relative L2 error vs time: ``rel_l2`` (T, F) for all trajectories, ``trajectory`` highlighted.
 
     Other trajectories are drawn thin and grey with their mean dashed. ``computed`` notes in the title that
-    the curve was recomputed from the fields rather than read from the file.
+    the curve was recomputed from the fields rather than read from the file; ``label`` names the model.
     """
     rel_l2 = np.atleast_2d(rel_l2)
     source = "recomputed from the fields" if computed else "from the rollout file"
-    fig, ax = _axes(f"relative L2 error ({source})", r"$\|u_\mathrm{pred} - u_\mathrm{ref}\|\,/\,\|u_\mathrm{ref}\|$", times, n_given)
+    ylabel = r"$\|u_\mathrm{pred} - u_\mathrm{ref}\|\,/\,\|u_\mathrm{ref}\|$"
+    fig, ax = _axes(f"{label + ': ' if label else ''}relative L2 error of the rollout ({source})", ylabel, times, n_given)
     if rel_l2.shape[0] > 1:
         for row in rel_l2:
             ax.plot(times, row, color="0.65", lw=0.7)
@@ -78,12 +79,12 @@ def plot_rel_l2(times: np.ndarray, rel_l2: np.ndarray, trajectory: int, n_given:
 
 
 def plot_pair(times: np.ndarray, ref: np.ndarray | None, pred: np.ndarray | None, quantity: str, trajectory: int,
-              n_given: int, path: str | Path, overwrite: bool = True) -> Path:
+              n_given: int, path: str | Path, overwrite: bool = True, label: str = "") -> Path:
     """One quantity (e.g. free energy or mass) of the reference and the prediction vs time, each (F,) or None."""
-    fig, ax = _axes(f"{quantity}, trajectory {trajectory}", quantity, times, n_given)
+    fig, ax = _axes(f"{label + ': ' if label else ''}{quantity}, trajectory {trajectory}", quantity, times, n_given)
     if ref is not None:
         ax.plot(times, ref, color="black", lw=1.8, label="reference")
     if pred is not None:
-        ax.plot(times, pred, color="tab:red", lw=1.8, ls="--", label="prediction")
+        ax.plot(times, pred, color="tab:red", lw=1.8, ls="--", label=f"{short_label(label)} prediction".strip())
     ax.legend(fontsize=8)
     return _save(fig, path, overwrite)

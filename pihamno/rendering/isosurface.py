@@ -15,7 +15,7 @@ import numpy as np
 
 from pihamno.errors import InputError
 from pihamno.export.grid import grid_image
-from pihamno.rendering.backend import pv, require_rendering, save_png
+from pihamno.rendering.backend import pv, require_rendering, save_png, short_label
 
 #: Colours: reference surface (neutral), |error| colour map (sequential), background and text.
 REFERENCE_COLOR = "#b8c4d6"
@@ -53,12 +53,15 @@ def _camera(L: float) -> list[tuple[float, float, float]]:
 
 def _panel(plotter, title: str, field: np.ndarray, surface: pv.PolyData, outline: pv.PolyData, L: float,
            error_clim: tuple[float, float] | None, font_size: int):
-    """Draw one panel (the active subplot): cube outline, interface surface, title; returns the surface actor.
+    """Draw one panel (the active subplot): cube outline, interface surface, title and an x/y/z orientation
+    marker in the lower left corner; returns the surface actor.
 
     With ``error_clim`` the surface is coloured by its ``abs_error`` array, else drawn in one neutral colour.
     """
     plotter.add_mesh(outline, color="black", line_width=1.5)
     plotter.add_text(title, position="upper_edge", font_size=font_size, color="black")
+    plotter.add_axes(line_width=2, color="black", x_color="#404040", y_color="#404040", z_color="#404040",  # grey: not an error colour
+                     viewport=(0.0, 0.0, 0.22, 0.22))
     actor = None
     if surface.n_points == 0:
         note = plotter.add_text(_no_interface_note(field), position=(0.5, 0.5), viewport=True,
@@ -83,13 +86,18 @@ def render_interfaces(
     path: str | Path,
     panel_size: tuple[int, int] = (400, 400),
     overwrite: bool = True,
+    given=None,
+    label: str = "",
 ) -> Path:
     """PNG of the interfaces {u = 0}: one row per frame, reference (left) beside prediction (right).
 
     ``reference`` and ``prediction`` have shape (k, n, n, n), ``times`` (k,). The prediction's surface is
     coloured by |prediction - reference| (one colour scale for all rows, bar at the bottom); the cube
-    [0, L]^3 is outlined and every panel is seen from the same oblique camera.
-    A field with no sign change is drawn as the empty cube titled "no interface". Returns ``path``.
+    [0, L]^3 is outlined, every panel is seen from the same oblique camera and carries an x/y/z marker.
+    ``given`` (k,) marks the rows whose "prediction" is a frame given to the model (its input): they are
+    titled "given input" and drawn like the reference. ``label`` names the model (e.g. "PI-HAMNO (hamno, lambda = 0.25)") in the
+    prediction titles and the caption. A field with no sign change is drawn as the empty cube titled
+    "no interface". Returns ``path``.
     """
     reference, prediction = np.asarray(reference), np.asarray(prediction)
     if reference.ndim != 4 or reference.shape != prediction.shape:
@@ -98,6 +106,7 @@ def render_interfaces(
         )
     require_rendering()
     k = reference.shape[0]
+    given = np.zeros(k, bool) if given is None else np.asarray(given, bool)
     outline = grid_image({"u": reference[0]}, L).outline()
     surfaces = []
     for r in range(k):
@@ -116,12 +125,13 @@ def render_interfaces(
     font_size = max(4, round(9 * panel_size[0] / 400))  # VTK text does not scale with the window
     actor = None
     for r in range(k):
-        for c, (label, field, surface) in enumerate(
-            [("reference", reference[r], surfaces[r][0]), ("prediction", prediction[r], surfaces[r][1])]
+        right = "given input (= reference)" if given[r] else f"{short_label(label)} prediction".strip()
+        for c, (title, field, surface) in enumerate(
+            [("reference", reference[r], surfaces[r][0]), (right, prediction[r], surfaces[r][1])]
         ):
             plotter.subplot(r, c)
-            drawn = _panel(plotter, f"{label},  t = {times[r]:.4g}", field, surface, outline, L,
-                           error_clim=None if c == 0 else (0.0, emax), font_size=font_size)
+            drawn = _panel(plotter, f"{title},  t = {times[r]:.4g}", field, surface, outline, L,
+                           error_clim=None if c == 0 or given[r] else (0.0, emax), font_size=font_size)
             actor = drawn or actor
     plotter.subplot(k, 0)
     if actor is not None:  # VTK places a bar title over its labels, so the caption is separate text
@@ -130,7 +140,8 @@ def render_interfaces(
             position_y=0.3, width=0.5, height=0.4, label_font_size=font_size + 1, n_labels=5,
         )
         bar.SetTextPositionToPrecedeScalarBar()  # labels under the bar
-        caption = plotter.add_text("absolute error (prediction - reference) on the predicted interface",
+        caption = plotter.add_text(f"{label + ': ' if label else ''}absolute error (prediction - reference) on the "
+                                   "predicted interface",
                                    position=(0.5, 0.82), viewport=True, font_size=font_size - 1, color="black")
         caption.GetTextProperty().SetJustificationToCentered()
         caption.GetTextProperty().SetVerticalJustificationToCentered()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pihamno.errors import InputError
-from pihamno.rendering.backend import save_png
+from pihamno.rendering.backend import save_png, short_label
 
 #: Diverging map for u (phases +-1 around the interface u = 0), sequential map for the error magnitude.
 FIELD_CMAP = "RdBu_r"
@@ -42,12 +42,16 @@ def plot_slices(
     L: float,
     path: str | Path,
     overwrite: bool = True,
+    given=None,
+    label: str = "",
 ) -> Path:
     """PNG of central slices z = L/2, one row per frame: reference | prediction | |prediction - reference|.
 
     ``reference`` and ``prediction`` have shape (k, n, n, n), ``times`` (k,). u is drawn with a diverging
     map symmetric about 0 and its interface u = 0 as a black line; the error panel shows |error| with a
-    sequential map and both interfaces (reference solid, prediction dashed). Returns ``path``.
+    sequential map and both interfaces (reference solid, prediction dashed). ``given`` (k,) marks rows whose
+    "prediction" is a frame given to the model (titled "given input"); ``label`` names the model in the titles.
+    Returns ``path``.
     """
     import matplotlib
 
@@ -60,6 +64,7 @@ def plot_slices(
             f"reference {reference.shape} and prediction {prediction.shape} must both have shape (k, n, n, n)"
         )
     k, n = reference.shape[0], reference.shape[-1]
+    given = np.zeros(k, bool) if given is None else np.asarray(given, bool)
     ref_s, pred_s = central_slice(reference), central_slice(prediction)
     err_s = np.abs(pred_s - ref_s)
     x = np.linspace(0.0, L, n)
@@ -70,16 +75,17 @@ def plot_slices(
 
     fig, axes = plt.subplots(k, 3, figsize=(10.0, 3.1 * k + 1.0), squeeze=False, layout="constrained")
     for r in range(k):
-        for c, (label, s) in enumerate([("reference", ref_s[r]), ("prediction", pred_s[r])]):
+        right = "given input (= reference)" if given[r] else f"{short_label(label)} prediction".strip()
+        for c, (title, s) in enumerate([("reference", ref_s[r]), (right, pred_s[r])]):
             ax = axes[r, c]
             cu = ax.contourf(X, Y, s, levels=u_levels, cmap=FIELD_CMAP, extend="both")
             has = _zero_line(ax, X, Y, s, colors="black", linewidths=1.2)
-            ax.set_title(f"{label}, t = {times[r]:.4g}" + ("" if has else " (no interface)"), fontsize=10)
+            ax.set_title(f"{title}, t = {times[r]:.4g}" + ("" if has else " (no interface)"), fontsize=10)
         ax = axes[r, 2]
         ce = ax.contourf(X, Y, err_s[r], levels=e_levels, cmap=ERROR_CMAP, extend="max")
         _zero_line(ax, X, Y, ref_s[r], colors="white", linewidths=1.2)
         _zero_line(ax, X, Y, pred_s[r], colors="white", linewidths=1.2, linestyles="dashed")
-        ax.set_title(f"|prediction - reference|, t = {times[r]:.4g}", fontsize=10)
+        ax.set_title(f"|prediction - reference|, t = {times[r]:.4g}" + (" (0: given)" if given[r] else ""), fontsize=10)
         for c, ax in enumerate(axes[r]):
             ax.set_aspect("equal")
             ax.set_xlim(0, L)
@@ -92,8 +98,8 @@ def plot_slices(
                  ticks=np.linspace(-umax, umax, 5), format="%.2g")
     fig.colorbar(ce, ax=axes[:, 2], location="bottom", label="|prediction - reference|", shrink=0.9, aspect=20,
                  ticks=np.linspace(0.0, e_levels[-1], 3), format="%.2g")
-    fig.suptitle(f"central slice z = L/2 = {L / 2:.4g}  (interface u = 0: reference solid, prediction dashed)",
-                 fontsize=10)
+    fig.suptitle(f"{label + ': ' if label else ''}central slice z = L/2 = {L / 2:.4g}  (interface u = 0: reference "
+                 "solid, prediction dashed)", fontsize=10)
     try:
         return save_png(path, fig, overwrite=overwrite)
     finally:
