@@ -191,7 +191,7 @@ def load_mesh(path: str | Path) -> skfem.MeshTet:
     points = np.asarray(mio.points, dtype=float)
     if points.ndim != 2 or points.shape[1] != 3:
         raise MeshError(f"mesh file {str(path)!r} has {points.shape[-1]}-D points; expected 3-D points")
-    t = np.concatenate(tets).T.astype(np.int64)
+    t = np.ascontiguousarray(np.concatenate(tets).T, dtype=np.int64)  # scikit-fem logs about copying F-ordered cells
     used = np.unique(t)
     if used.size < points.shape[0]:
         renum = -np.ones(points.shape[0], dtype=np.int64)

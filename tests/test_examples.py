@@ -56,7 +56,8 @@ def test_example_smoke_end_to_end(name, smoke_runs):
             assert finite_stats(m["rollout"][key]), (model, key, m["rollout"][key])
         assert finite_stats(m["one_step"]["rel_l2_mean"])
         pngs = {p.name for p in (out / "figures" / model).glob("*.png")}
-        assert {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png"} <= pngs
+        assert {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png",
+                "training_curves.png"} <= pngs
         # the 3D interfaces need OpenGL; their absence is accepted only where the rendering module says so
         assert "traj0_interfaces.png" in pngs or rendering_problem() is not None
     pvd = out / "vtk" / "rollout.pvd"
@@ -136,4 +137,5 @@ def test_render_stage_without_opengl_skips_only_the_3d_pictures(smoke_runs, tmp_
     rollout = smoke_runs["allen_cahn"][1] / "pihamno" / "eval" / "rollout.h5"
     files, note = render(rollout, tmp_path / "figs")
     assert note is not None and "skipped" in note
-    assert {p.name for p in files} == {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png"}
+    assert {p.name for p in files} == {"traj0_slices.png", "traj0_rel_l2.png", "traj0_energy.png", "traj0_mass.png",
+                                       "training_curves.png"}

@@ -8,7 +8,8 @@ check      ``check.json``                           ``pihamno check-data`` repor
 train      ``hamno/``, ``pihamno/``                 one training run per model (:func:`pihamno.config.train`)
 evaluate   ``<model>/eval/``                        autoregressive rollouts of the test trajectories
 export     ``vtk/rollout.pvd`` + one file per frame a rollout for ParaView
-render     ``figures/<model>/traj0_*.png``          interfaces (needs OpenGL), slices, error/energy/mass curves
+render     ``figures/<model>/*.png``                interfaces (needs OpenGL), slices, error/energy/mass curves of
+                                                    test trajectory 0; the run's training curves
 summary    ``summary.json``                         the table printed at the end
 =========  =======================================  ==================================================
 
@@ -80,9 +81,11 @@ def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False
     """One model's run folder: train to ``optim.epochs`` (continuing ``last.pt``, reusing a finished run).
     Returns the checkpoint to evaluate: ``best.pt`` (validation) when there is one, else ``last.pt``."""
     from pihamno.config import train
+    from pihamno.config.build import describe_physics
+    from pihamno.data import read_metadata
     from pihamno.errors import TrainingDiverged
 
-    o, m = cfg.optim, cfg.model
+    o, m, d = cfg.optim, cfg.model, cfg.data
     try:
         result = train(cfg, resume="auto", overwrite=overwrite, quiet=quiet)
     except TrainingDiverged as exc:
@@ -93,11 +96,15 @@ def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False
     if result.status == "resumed":
         log.info(f"  continued {result.out} from epoch {result.start_epoch} of {o.epochs}")
     best = result.best
-    log.info(f"  {label}: lambda = {cfg.physics.lam:g}, {m.name} {m.options}, {o.epochs} epochs x {o.steps_per_epoch} "
-             f"steps, batch {o.batch_size}, lr {o.lr:g} -> {result.out}")
-    log.info(f"  {label}: {result.epoch} epochs / {result.step} steps, last epoch's loss "
-             f"{result.last.get('loss', float('nan')):.4g}, best validation rel-L2 {best['score']:.4g} "
-             f"(epoch {best['epoch']})")
+    log.info(f"  {label}: {m.name} {m.options}, {o.epochs} epochs x {o.steps_per_epoch} steps, batch {o.batch_size}, "
+             f"lr {o.lr:g}, on {d.n_train - d.n_val} training trajectories (n_train = {d.n_train}, of which "
+             f"{d.n_val} validate and select best.pt) -> {result.out}")
+    log.info(f"  {label}: {describe_physics(cfg, read_metadata(d.path))}")
+    loss = result.last.get("loss")
+    done = f"{result.epoch} epochs / {result.step} steps" + (f", last epoch's loss {loss:.4g}" if loss is not None else "")
+    score = (f"best validation rel-L2 {best['score']:.4g} (epoch {best['epoch']})" if best["epoch"] > 0
+             else "no validation")
+    log.info(f"  {label}: {done}, {score}")
     return result.checkpoint
 
 
@@ -110,8 +117,9 @@ def evaluate(checkpoint: Path, data: Path, out: Path, *, device: str = "auto", o
     if _newer(metrics, checkpoint, data) and _newer(out / "rollout.h5", checkpoint) and not overwrite:
         log.info(f"  reusing {out}")
         return json.loads(metrics.read_text())
-    m = evaluate_checkpoint(checkpoint, data, out, trajectories="test", device=device, quiet=quiet)
-    log.info(f"  {checkpoint} on {len(m['trajectories'])} test trajectories: rel-L2 at the last frame "
+    # this stage owns <model>/eval: an evaluation older than its checkpoint or data is redone
+    m = evaluate_checkpoint(checkpoint, data, out, trajectories="test", device=device, quiet=quiet, overwrite=True)
+    log.info(f"  {checkpoint} on {len(m['trajectories'])} held-out test trajectories: rel-L2 at the last frame "
              f"{m['rollout']['rel_l2_final']['mean']:.4g} -> {out}")
     return m
 
@@ -133,18 +141,22 @@ def export(rollout: Path, out: Path, *, mesh: str | None = None, overwrite: bool
 
 
 def render(rollout: Path, out: Path, *, overwrite: bool = False) -> tuple[list[Path], str | None]:
-    """``figures/<model>/``: PNGs of trajectory 0 at the first (given), middle and last frame.
-    Returns (files, note): without OpenGL the 3D interfaces are skipped and ``note`` says why."""
+    """``figures/<model>/``: PNGs of trajectory 0 at the first (given), middle and last frame, and the training
+    curves of the run the rollout was made from. Returns (files, note): without OpenGL the 3D interfaces are
+    skipped and ``note`` says why."""
     import pihamno.rendering as rendering
-    from pihamno.evaluation.rollout_io import read_rollout, rollout_size
+    from pihamno.evaluation.rollout_io import read_rollout, rollout_attrs, rollout_size
+    from pihamno.rendering.render import training_log
 
     problem = rendering.rendering_problem()
     what = [w for w in rendering.WHAT if not (problem and w == "interfaces")]
     note = f"3D interface rendering skipped: {problem}" if problem else None
     if note:
         log.info(f"  {note}")
-    existing = sorted(out.glob("traj0_*.png"))
-    wanted = {f"traj0_{w}.png" for w in what if w != "curves"} | {"traj0_rel_l2.png"}
+    existing = sorted([*out.glob("traj0_*.png"), *out.glob("training_curves.png")])
+    wanted = {f"traj0_{w}.png" for w in what if w not in ("curves", "training")} | {"traj0_rel_l2.png"}
+    if training_log(rollout_attrs(rollout)) is not None:
+        wanted.add("training_curves.png")
     if not overwrite and wanted <= {p.name for p in existing} and all(_newer(p, rollout) for p in existing):
         log.info(f"  reusing {out}")
         return existing, note
