@@ -15,7 +15,8 @@ and attributes recording everything needed to reproduce it: ``pde, eps, L, dt, s
 complete), ``seed``, ``rtol``, ``preconditioner``, ``pihamno_version``, ``format``/``format_version``.
 
 Writing (:func:`generate`): trajectories go into ``<out>.partial``, each committed (data, then its ``done`` flag,
-file closed) as soon as it is computed; when all are done the file is renamed to ``<out>``. Killing the job
+file closed) by this process, the one writer, as soon as it is computed -- here, in a process pool or on a Dask
+cluster (:mod:`pihamno.data.scheduling`); when all are done the file is renamed to ``<out>``. Killing the job
 and running the same command again resumes: finished trajectories stay, the rest are computed (trajectory i
 always uses ``trajectory_rng(seed, i)``, so the result is the same as an uninterrupted run). A partial file
 made with different parameters is refused (or discarded with ``overwrite=True``).
@@ -148,13 +149,18 @@ def partial_path(out: str | Path) -> Path:
 _WORKER: dict = {}
 
 
-def _setup(spec: DatasetSpec) -> None:
-    """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
+def worker_state(spec: DatasetSpec) -> dict:
+    """What computing trajectories of ``spec`` needs, assembled once per worker: ``{"spec", "ops", "stepper"}``."""
     from fem.assembly import assemble
     from fem.solvers import Stepper
 
     ops = assemble(spec.mesh(), spec.element)
-    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol), error=None)
+    return dict(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
+
+
+def _setup(spec: DatasetSpec) -> None:
+    """Assemble once per process (:func:`worker_state`) into this process's state."""
+    _WORKER.update(worker_state(spec), error=None)
 
 
 def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
@@ -170,18 +176,24 @@ def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
         _WORKER["error"] = exc
 
 
-def _compute(index: int) -> dict:
-    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver."""
+def _compute(index: int, state: dict | None = None) -> dict:
+    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver.
+
+    ``state`` (:func:`worker_state`) defaults to this process's, set up by :func:`_setup` / :func:`_init_worker`.
+    The result depends on (spec, index) only, never on which worker computes it or in which order.
+    """
     from fem.solvers import simulate
     from pihamno.data.initial_conditions import sample, trajectory_rng
 
-    if _WORKER.get("error") is not None:
-        raise _WORKER["error"]
-    spec, ops = _WORKER["spec"], _WORKER["ops"]
+    if state is None:
+        if _WORKER.get("error") is not None:
+            raise _WORKER["error"]
+        state = _WORKER
+    spec, ops, stepper = state["spec"], state["ops"], state["stepper"]
     u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tr = simulate(spec.params, ops, u0, spec.frames, stepper=_WORKER["stepper"])
+        tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper)
     return dict(
         index=index,
         u=tr.u.astype(np.float32),
@@ -280,20 +292,29 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     on_commit=None,
+    backend: str = "auto",
+    scheduler=None,
+    retries: int = 2,
 ) -> Path:
     """Write the dataset ``spec`` to ``out`` (resuming ``<out>.partial`` if present); returns ``out``.
 
-    ``workers > 1`` computes trajectories in that many processes (each assembles once); this process writes.
+    Where trajectories are computed (:mod:`pihamno.data.scheduling`, docs/scaling.md): ``backend`` ``"serial"``
+    (this process), ``"processes"`` (a local pool of ``workers`` processes), ``"dask"`` (a ``dask.distributed``
+    ``LocalCluster`` of ``workers`` processes, or the existing cluster ``scheduler``: an address
+    ``tcp://HOST:PORT``, a scheduler file, a ``Client`` or a cluster object) or ``"auto"`` (Dask when a
+    ``scheduler`` is given or ``workers > 1`` and Dask is installed, the process pool when it is not, serial for
+    one worker). Dask retries a failed trajectory ``retries`` times. Whatever the backend, this process is the
+    one writer and the data are the same (each trajectory depends on ``(seed, index)`` only).
     ``on_commit(index)`` is called after each trajectory is committed (progress hooks, tests).
     """
     from fem.assembly import mesh_key
+    from pihamno.data.scheduling import Schedule
 
     out = Path(out)
-    if not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
+    schedule = Schedule(backend, workers, scheduler, retries)
     check_output(out, overwrite)
     pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
-    if workers > 1:
+    if schedule.remote:
         import importlib.util
 
         if importlib.util.find_spec(pde_module) is None:
@@ -325,15 +346,9 @@ def generate(
             on_commit(result["index"])
 
     try:
-        if todo and workers == 1:
-            _setup(spec)
-            for i in todo:
-                commit(_compute(i))
-        elif todo:
-            import multiprocessing as mp
-
-            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec, pde_module)) as pool:
-                for result in pool.imap_unordered(_compute, todo):
+        if todo:
+            with schedule.results(spec, todo, pde_module, key=json.dumps(attrs, sort_keys=True)) as results:
+                for result in results:
                     commit(result)
     finally:
         if bar is not None:

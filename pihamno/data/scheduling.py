@@ -1,0 +1,222 @@
+"""Where :func:`pihamno.data.dataset.generate` computes trajectories: here, in a process pool, or on Dask.
+
+Every backend yields the results of :func:`pihamno.data.dataset._compute` (one dict per trajectory, in the
+order they finish) to the caller, the one process that writes the HDF5 file. A trajectory depends on
+``(spec, index)`` only (its initial condition on ``trajectory_rng(seed, index)``), so the data do not depend
+on the backend, the number of workers or the order of completion (docs/scaling.md).
+
+==============  ===============================================================================================
+``serial``      this process (one worker)
+``processes``   a ``multiprocessing`` pool of ``workers`` spawned processes on this machine; a failure stops the run
+``dask``        ``dask.distributed`` (the optional extra ``pip install pihamno[distributed]``): a ``LocalCluster``
+                of ``workers`` single-threaded processes, or an existing cluster (``scheduler``: an address
+                ``tcp://HOST:PORT``, a scheduler file written by ``dask scheduler --scheduler-file``, a
+                ``Client``, or a cluster object such as ``dask_jobqueue.SLURMCluster``). Each task is retried
+                ``retries`` times (a lost worker's tasks are rescheduled by Dask itself); a task that still
+                fails is left out, the others are committed, and the first failure is raised at the end
+                (running the same command again computes what is missing)
+``auto``        ``dask`` when a ``scheduler`` is given, or ``workers > 1`` and Dask is installed; ``processes``
+                for ``workers > 1`` without Dask; ``serial`` otherwise
+==============  ===============================================================================================
+
+At most ``2 x (worker threads)`` tasks (and at least 4) are in flight at a time, so results never pile up on
+the workers faster than the writer takes them, and an interrupted run wastes little work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import logging
+import numbers
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pihamno.errors import InputError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "serial", "processes", "dask")
+
+
+def have_dask() -> bool:
+    """Whether ``dask.distributed`` is importable (the ``distributed`` extra)."""
+    return importlib.util.find_spec("distributed") is not None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How to compute trajectories (module docstring); checked on construction.
+
+    >>> Schedule("serial").name
+    'serial'
+    >>> Schedule("auto", workers=2, scheduler=None).name in ("dask", "processes")
+    True
+    """
+
+    backend: str = "auto"
+    workers: int = 1
+    scheduler: object = None
+    retries: int = 2
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise InputError(f"unknown backend {self.backend!r}; expected one of {', '.join(BACKENDS)}")
+        for name, lo in (("workers", 1), ("retries", 0)):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < lo:
+                raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
+        if self.scheduler is not None and self.backend not in ("auto", "dask"):
+            raise InputError(f"a scheduler ({self.scheduler!r}) needs the dask backend, not {self.backend!r}")
+        if self.name == "dask" and not have_dask():
+            raise InputError("the dask backend needs dask.distributed: pip install 'pihamno[distributed]' "
+                             "(or use --backend processes)")
+
+    @property
+    def name(self) -> str:
+        """The backend that runs: ``auto`` resolved."""
+        if self.backend != "auto":
+            return self.backend
+        if self.scheduler is not None:
+            return "dask"
+        if self.workers == 1:
+            return "serial"
+        return "dask" if have_dask() else "processes"
+
+    @property
+    def remote(self) -> bool:
+        """Whether trajectories are computed in other processes (which must import the PDE's module)."""
+        return self.name != "serial"
+
+    @contextlib.contextmanager
+    def results(self, spec, todo: list[int], pde_module: str, key: str = "") -> Iterator[Iterator[dict]]:
+        """A context whose value iterates over the results of trajectories ``todo`` as they finish; leaving
+        it (also by an exception of the caller) stops the workers. ``key`` identifies the spec (task names)."""
+        name = self.name
+        log.info("computing %d trajectories: %s", len(todo), self.describe())
+        if name == "serial":
+            yield _serial(spec, todo)
+        elif name == "processes":
+            import multiprocessing as mp
+
+            from pihamno.data import dataset
+
+            with mp.get_context("spawn").Pool(min(self.workers, len(todo)), dataset._init_worker,
+                                              (spec, pde_module)) as pool:
+                yield pool.imap_unordered(dataset._compute, todo)
+        else:
+            with _dask_client(self.scheduler, self.workers) as client:
+                yield _dask_results(client, spec, todo, pde_module, key, self.retries)
+
+    def describe(self) -> str:
+        name = self.name
+        if name == "dask":
+            where = "an existing cluster" if self.scheduler is not None else f"a LocalCluster of {self.workers} processes"
+            return f"dask on {where} (retries {self.retries})"
+        return "this process" if name == "serial" else f"a pool of {self.workers} processes"
+
+
+def _serial(spec, todo):
+    from pihamno.data import dataset
+
+    dataset._setup(spec)
+    for i in todo:
+        yield dataset._compute(i)  # looked up at call time (tests replace it)
+
+
+# --------------------------------------------------------------------------------------------- dask
+@contextlib.contextmanager
+def _dask_client(scheduler, workers: int):
+    """A ``distributed.Client``: of a new LocalCluster (closed on exit), or of ``scheduler``."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        with cluster, Client(cluster) as client:
+            yield client
+    elif isinstance(scheduler, Client):
+        yield scheduler  # the caller's: left open
+    elif isinstance(scheduler, str):
+        kind = "scheduler_file" if scheduler.endswith(".json") else "address"
+        try:
+            client = Client(**{kind: scheduler}, timeout="60s")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler {scheduler!r} ({exc}); expected tcp://HOST:PORT "
+                             "or a scheduler file (*.json) of a running scheduler") from None
+        with client:
+            yield client
+    else:  # a cluster object (LocalCluster, dask_jobqueue.SLURMCluster, ...): the caller's, left open
+        with Client(scheduler) as client:
+            yield client
+
+
+def _in_flight(client) -> int:
+    """Tasks to keep submitted: twice the worker threads of the cluster now, at least 4."""
+    try:
+        return max(4, 2 * sum(client.nthreads().values()))
+    except Exception:  # a scheduler that is going away: the caller sees its error on the next result
+        return 4
+
+
+def _dask_results(client, spec, todo, pde_module, key, retries):
+    """Submit the trajectories in a sliding window; yield results as they complete (``as_completed``)."""
+    from distributed import as_completed
+
+    token = hashlib.sha1(key.encode()).hexdigest()
+    run = uuid.uuid4().hex[:8]  # fresh task names: a cluster keeps the results (and errors) of names it has seen
+    pending = list(reversed(todo))
+    index, failures = {}, []
+
+    def submit():
+        i = pending.pop()
+        fut = client.submit(dask_task, spec, token, pde_module, i, key=f"pihamno-{run}-trajectory-{i}",
+                            retries=retries, pure=False)
+        index[fut.key] = i
+        return fut
+
+    running = as_completed([submit() for _ in range(min(len(pending), _in_flight(client)))])
+    try:
+        for fut in running:
+            i = index.pop(fut.key)
+            if fut.status == "finished":
+                result = fut.result()
+                fut.release()
+                yield result
+            else:  # "error" after the retries, or "cancelled" / "lost" with the scheduler
+                try:
+                    exc = fut.exception()
+                except Exception as cancelled:
+                    exc = cancelled
+                log.error("trajectory %d failed (%s) after %d retries: %s", i, fut.status, retries, exc)
+                failures.append((i, exc))
+            while pending and running.count() < _in_flight(client):
+                running.add(submit())
+    finally:
+        for fut in list(running.futures):
+            fut.cancel()
+    if failures:
+        exc = failures[0][1]
+        exc.add_note(f"pihamno: trajectories {sorted(f[0] for f in failures)} failed after {retries} retries; the "
+                     "others are committed to the partial file, and running the same command again computes the rest")
+        raise exc
+
+
+_CACHE: dict = {}
+_LOCK = threading.Lock()
+
+
+def dask_task(spec, key: str, pde_module: str, index: int) -> dict:
+    """Trajectory ``index`` on a Dask worker, which assembles once per spec ``key`` (cached; thread-safe)."""
+    from pihamno.data import dataset
+
+    with _LOCK:
+        state = _CACHE.get(key)
+        if state is None:
+            importlib.import_module(pde_module)
+            state = dataset.worker_state(spec)
+            _CACHE.clear()  # one spec at a time per worker process
+            _CACHE[key] = state
+    return dataset._compute(index, state)
