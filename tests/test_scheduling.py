@@ -6,6 +6,7 @@ equal bit for bit, and the same attributes except the creation time. (The file's
 placed in the order trajectories arrive, and ``created`` is a timestamp.)
 """
 
+import os
 import threading
 
 import h5py
@@ -78,8 +79,10 @@ def test_local_cluster_of_two_processes_is_bit_identical_to_serial(tmp_path):
     """The floor of issue 13: 8 trajectories at n = 32 on a 2-worker LocalCluster == the serial run."""
     spec = spec_of(n=32, frames=3, trajectories=8)
     serial = generate(spec, tmp_path / "serial.h5", progress=False, backend="serial")
+    environ = dict(os.environ)
     dask2 = generate(spec, tmp_path / "dask2.h5", progress=False, backend="dask", workers=2)
     assert_same_data(serial, dask2)
+    assert dict(os.environ) == environ  # the nannies' settings for their workers do not stay in this process
 
 
 @needs_dask

@@ -30,6 +30,8 @@ import hashlib
 import importlib.util
 import logging
 import numbers
+import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -134,9 +136,14 @@ def _dask_client(scheduler, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        with cluster, Client(cluster) as client:
-            yield client
+        environ = dict(os.environ)  # the nannies set OMP_NUM_THREADS, MALLOC_TRIM_THRESHOLD_, ... in this process
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            with cluster, Client(cluster) as client:
+                yield client
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
     elif isinstance(scheduler, Client):
         yield scheduler  # the caller's: left open
     elif isinstance(scheduler, str):
@@ -215,8 +222,29 @@ def dask_task(spec, key: str, pde_module: str, index: int) -> dict:
     with _LOCK:
         state = _CACHE.get(key)
         if state is None:
+            _reuse_freed_memory()
             importlib.import_module(pde_module)
             state = dataset.worker_state(spec)
             _CACHE.clear()  # one spec at a time per worker process
             _CACHE[key] = state
     return dataset._compute(index, state)
+
+
+def _reuse_freed_memory() -> None:
+    """Undo the effect of ``MALLOC_TRIM_THRESHOLD_`` (which Dask's nannies set for their workers) on glibc.
+
+    Setting it turns off glibc's adaptive mmap threshold, so every array above 128 KiB (one field at n = 32)
+    is mapped and unmapped afresh and its pages faulted in again: the solver ran 2-4x slower in such a
+    worker (measured, docs/scaling.md). Large arrays are then taken from the heap again (up to 32 MiB) and
+    the heap is trimmed above 256 MiB of free memory. A no-op without glibc or without the variable.
+    """
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 2**20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 * 2**20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc
+        pass
