@@ -110,7 +110,7 @@ class Schedule:
                                               (spec, pde_module)) as pool:
                 yield pool.imap_unordered(dataset._compute, todo)
         else:
-            with _dask_client(self.scheduler, self.workers) as client:
+            with _dask_client(self.scheduler, min(self.workers, len(todo))) as client:
                 yield _dask_results(client, spec, todo, pde_module, key, self.retries)
 
     def describe(self) -> str:
@@ -149,7 +149,9 @@ def _dask_client(scheduler, workers: int):
     elif isinstance(scheduler, str):
         kind = "scheduler_file" if scheduler.endswith(".json") else "address"
         try:
-            client = Client(**{kind: scheduler}, timeout="60s")
+            if kind == "scheduler_file":
+                _wait_for_file(scheduler)  # a scheduler started just before may not have written it yet
+            client = Client(**{kind: scheduler})  # waits distributed.comm.timeouts.connect (30 s)
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot reach the Dask scheduler {scheduler!r} ({exc}); expected tcp://HOST:PORT "
                              "or a scheduler file (*.json) of a running scheduler") from None
@@ -158,6 +160,20 @@ def _dask_client(scheduler, workers: int):
     else:  # a cluster object (LocalCluster, dask_jobqueue.SLURMCluster, ...): the caller's, left open
         with Client(scheduler) as client:
             yield client
+
+
+def _wait_for_file(path: str) -> None:
+    """Wait up to Dask's connect timeout for ``path`` to appear (``Client`` alone would wait forever)."""
+    import time
+
+    import dask
+    from dask.utils import parse_timedelta
+
+    deadline = time.monotonic() + parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"))
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise OSError(f"the scheduler file {path!r} did not appear")
+        time.sleep(0.5)
 
 
 def _in_flight(client) -> int:
