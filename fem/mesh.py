@@ -139,6 +139,22 @@ def cube_mesh(n: int, L: float = 1.0, split: str = "kuhn") -> skfem.MeshTet:
     return skfem.MeshTet(p, _orient(p, t).astype(np.int64))
 
 
+def structured_vertices(n: int, element: str = "P1") -> int:
+    """Nodes per side of the structured mesh that carries ``element`` on the n^3 node grid.
+
+    P1: ``n`` (the mesh nodes are the grid). P2 at odd n: ``(n + 1) / 2``, the vertex grid of spacing 2h, whose
+    quadratic dofs (vertices and edge midpoints) are grid nodes: all n^3 of them for ``kuhn`` (every face
+    and cell diagonal of the split has its midpoint on the grid: a bijection), all but the (n - 1)^3 / 8 cell
+    centres for ``five`` (no cell diagonal). So grid samples of a P2 solution carry its dofs exactly.
+    P2 at even n has no such mesh: it is then ``n`` (P2 on the grid mesh, whose edge midpoints lie between
+    grid nodes; datasets refuse it, the physics loss accepts it with an interpolation floor).
+
+    >>> structured_vertices(9), structured_vertices(9, "P2"), structured_vertices(8, "P2")
+    (9, 5, 8)
+    """
+    return (n + 1) // 2 if element == "P2" and n % 2 == 1 else n
+
+
 def check_tetrahedra(p: np.ndarray, t: np.ndarray, source: str = "mesh", rel_tol: float = 1e-10) -> None:
     """Raise :class:`MeshError` if a cell is inverted (negative volume) or degenerate.
 
@@ -277,10 +293,12 @@ class MeshChoice:
         """True for a mesh file, False for a structured split."""
         return self.file is not None
 
-    def build(self, n: int, L: float) -> skfem.MeshTet:
-        """The mesh: ``cube_mesh(n, L, split)`` on the n^3 grid, or the file (its cube side checked against L)."""
+    def build(self, n: int, L: float, element: str = "P1") -> skfem.MeshTet:
+        """The mesh that carries ``element`` on the n^3 grid: the file (its cube side checked against L), or the
+        structured split of :func:`structured_vertices` ``(n, element)`` nodes per side (the n^3 grid itself
+        for P1; the ((n + 1)/2)^3 vertex grid for P2 at odd n, whose P2 dofs are grid nodes)."""
         if self.file is None:
-            return cube_mesh(n, L, self.split)
+            return cube_mesh(structured_vertices(n, element), L, self.split)
         mesh = load_mesh(self.file)
         check_cube_side(mesh, L, f"mesh file {self.file!r}")
         return mesh

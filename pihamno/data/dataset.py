@@ -89,6 +89,9 @@ class DatasetSpec:
             raise InputError(f"solver rtol must be a number in (0, 1), got {self.rtol!r}")
         if self.preconditioner not in PRECONDITIONERS:
             raise InputError(f"unknown preconditioner {self.preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
+        if self.element == "P2" and not choice.is_file and self.n % 2 == 0:
+            raise InputError(f"P2 data on the {choice.split} split need an odd n (the P2 dofs of the ((n + 1)/2)^3 "
+                             f"vertex mesh are then the n^3 grid nodes), got n = {self.n}")
         family = self.ic_family or default_family(self.params.pde)
         object.__setattr__(self, "ic_family", family)
         object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
@@ -103,8 +106,22 @@ class DatasetSpec:
         return MeshChoice(split=self.split or None, file=self.mesh_file)
 
     def mesh(self):
-        """The tetrahedral mesh: the structured ``split`` on the n^3 grid, or the mesh file (side checked against L)."""
-        return self.mesh_choice.build(self.n, self.params.L)
+        """The tetrahedral mesh the solver runs on: the mesh file (side checked against L), or the structured
+        ``split`` of the n^3 grid (P1) or of its ((n + 1)/2)^3 vertex grid (P2, odd n;
+        :func:`fem.mesh.structured_vertices`)."""
+        return self.mesh_choice.build(self.n, self.params.L, self.element)
+
+    def operators(self):
+        """The assembled operators of the solver: ``fem.assembly.assemble(self.mesh(), element)``."""
+        from fem.assembly import assemble
+
+        return assemble(self.mesh(), self.element)
+
+    def initial_condition(self, index: int):
+        """The initial condition of trajectory ``index`` on the n^3 grid, from ``trajectory_rng(seed, index)``."""
+        from pihamno.data.initial_conditions import sample, trajectory_rng
+
+        return sample(self.ic_family, trajectory_rng(self.seed, index), self.n, self.params.L, self.ic_params)
 
     def attrs(self, mesh_hash: str) -> dict:
         """The HDF5 attributes (all str / int / float)."""
@@ -150,10 +167,9 @@ _WORKER: dict = {}
 
 def _setup(spec: DatasetSpec) -> None:
     """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
-    from fem.assembly import assemble
     from fem.solvers import Stepper
 
-    ops = assemble(spec.mesh(), spec.element)
+    ops = spec.operators()
     _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol), error=None)
 
 
@@ -173,12 +189,11 @@ def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
 def _compute(index: int) -> dict:
     """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver."""
     from fem.solvers import simulate
-    from pihamno.data.initial_conditions import sample, trajectory_rng
 
     if _WORKER.get("error") is not None:
         raise _WORKER["error"]
     spec, ops = _WORKER["spec"], _WORKER["ops"]
-    u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
+    u0 = spec.initial_condition(index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tr = simulate(spec.params, ops, u0, spec.frames, stepper=_WORKER["stepper"])
