@@ -18,6 +18,9 @@ Splits of each grid cell:
 * ``five`` -- 5 tetrahedra (a central one and four corners), mirrored in alternate cells
   (parity of i + j + k) so that the faces between cells match.
 
+P2 elements on a split use the vertex grid of half the resolution at odd n (:func:`structured_vertices`), so
+that their quadratic dofs are grid nodes and grid samples carry them exactly.
+
 All cells are returned positively oriented (det[x1-x0, x2-x0, x3-x0] > 0).
 
 Example:

@@ -55,7 +55,8 @@ class DatasetSpec:
     """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction.
 
     The mesh is the structured ``split`` of the n^3 grid or the tetrahedral ``mesh_file`` (then ``split`` is
-    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`.
+    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`. P2 on a split runs on
+    the ((n + 1)/2)^3 vertex grid, whose P2 dofs are grid nodes, and needs an odd n (:meth:`mesh`).
     """
 
     params: PDEParams
