@@ -185,6 +185,17 @@ def test_gradients_flow(weak):
     assert torch.isfinite(u1.grad).all() and u1.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("kw", [dict(mesh="meshes/cube_gmsh_h0.5_L2.msh"), dict(element="P2", data_element="P1")])
+def test_gradients_flow_through_the_grid_to_dof_maps(kw):
+    """The least-squares map of a mesh file (sparse product, then torch.cholesky_solve) and the P2 selection."""
+    n = 7
+    phys = PhysicsLoss(preset("ac", dt=1e-3), n, **kw, **F64)
+    assert phys.weak_disc.inverse.kind == ("least_squares" if "mesh" in kw else "selection")
+    u0 = torch.rand(1, n, n, n, dtype=torch.float64)
+    u1 = torch.rand(1, n, n, n, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: phys(u0, v)["weak"], (u1,))
+
+
 def test_p2_and_unstructured_meshes_run_and_prefer_the_reference():
     p, u0, u1 = reference_pair("ac")
     noisy = u1 + 1e-2 * torch.randn_like(u1)
