@@ -142,7 +142,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
     o = cfg.optim
     model = model.to(env.device)
     opt, sched = build_optimizer(model, o.lr, o.weight_decay, o.epochs * o.steps_per_epoch, o.warmup_steps,
-                                 o.min_lr_ratio)
+                                 o.min_lr_ratio, o.optimizer)
     trainer = Trainer(model, data, build_objective(cfg, physics), opt, sched, loop=loop_settings(cfg),
                       processor=processor, out=cfg.run.out, env=env, bf16=cfg.run.bf16, compile=cfg.run.compile,
                       data_on_device=cfg.data.on_device,

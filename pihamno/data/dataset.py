@@ -56,7 +56,8 @@ class DatasetSpec:
     """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction.
 
     The mesh is the structured ``split`` of the n^3 grid or the tetrahedral ``mesh_file`` (then ``split`` is
-    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`.
+    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`. P2 on a split runs on
+    the ((n + 1)/2)^3 vertex grid, whose P2 dofs are grid nodes, and needs an odd n (:meth:`mesh`).
     """
 
     params: PDEParams
@@ -90,6 +91,9 @@ class DatasetSpec:
             raise InputError(f"solver rtol must be a number in (0, 1), got {self.rtol!r}")
         if self.preconditioner not in PRECONDITIONERS:
             raise InputError(f"unknown preconditioner {self.preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
+        if self.element == "P2" and not choice.is_file and self.n % 2 == 0:
+            raise InputError(f"P2 data on the {choice.split} split need an odd n (the P2 dofs of the ((n + 1)/2)^3 "
+                             f"vertex mesh are then the n^3 grid nodes), got n = {self.n}")
         family = self.ic_family or default_family(self.params.pde)
         object.__setattr__(self, "ic_family", family)
         object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
@@ -104,8 +108,22 @@ class DatasetSpec:
         return MeshChoice(split=self.split or None, file=self.mesh_file)
 
     def mesh(self):
-        """The tetrahedral mesh: the structured ``split`` on the n^3 grid, or the mesh file (side checked against L)."""
-        return self.mesh_choice.build(self.n, self.params.L)
+        """The tetrahedral mesh the solver runs on: the mesh file (side checked against L), or the structured
+        ``split`` of the n^3 grid (P1) or of its ((n + 1)/2)^3 vertex grid (P2, odd n;
+        :func:`fem.mesh.structured_vertices`)."""
+        return self.mesh_choice.build(self.n, self.params.L, self.element)
+
+    def operators(self):
+        """The assembled operators of the solver: ``fem.assembly.assemble(self.mesh(), element)``."""
+        from fem.assembly import assemble
+
+        return assemble(self.mesh(), self.element)
+
+    def initial_condition(self, index: int):
+        """The initial condition of trajectory ``index`` on the n^3 grid, from ``trajectory_rng(seed, index)``."""
+        from pihamno.data.initial_conditions import sample, trajectory_rng
+
+        return sample(self.ic_family, trajectory_rng(self.seed, index), self.n, self.params.L, self.ic_params)
 
     def attrs(self, mesh_hash: str) -> dict:
         """The HDF5 attributes (all str / int / float)."""
@@ -151,10 +169,9 @@ _WORKER: dict = {}
 
 def worker_state(spec: DatasetSpec) -> dict:
     """What computing trajectories of ``spec`` needs, assembled once per worker: ``{"spec", "ops", "stepper"}``."""
-    from fem.assembly import assemble
     from fem.solvers import Stepper
 
-    ops = assemble(spec.mesh(), spec.element)
+    ops = spec.operators()
     return dict(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
 
 
@@ -183,14 +200,13 @@ def _compute(index: int, state: dict | None = None) -> dict:
     The result depends on (spec, index) only, never on which worker computes it or in which order.
     """
     from fem.solvers import simulate
-    from pihamno.data.initial_conditions import sample, trajectory_rng
 
     if state is None:
         if _WORKER.get("error") is not None:
             raise _WORKER["error"]
         state = _WORKER
     spec, ops, stepper = state["spec"], state["ops"], state["stepper"]
-    u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
+    u0 = spec.initial_condition(index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper)
