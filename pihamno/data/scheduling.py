@@ -19,8 +19,9 @@ on the backend, the number of workers or the order of completion (docs/scaling.m
                 for ``workers > 1`` without Dask; ``serial`` otherwise
 ==============  ===============================================================================================
 
-At most ``2 x (worker threads)`` tasks (and at least 4) are in flight at a time, so results never pile up on
-the workers faster than the writer takes them, and an interrupted run wastes little work.
+All trajectories to compute are submitted at once, so Dask balances them over the workers there are and an
+adaptive cluster (``cluster.adapt(...)``) sees the whole queue; the writer takes each result as it completes
+(a result waits on its worker until then) and cancels the rest when it stops.
 """
 
 from __future__ import annotations
@@ -176,34 +177,18 @@ def _wait_for_file(path: str) -> None:
         time.sleep(0.5)
 
 
-def _in_flight(client) -> int:
-    """Tasks to keep submitted: twice the worker threads of the cluster now, at least 4."""
-    try:
-        return max(4, 2 * sum(client.nthreads().values()))
-    except Exception:  # a scheduler that is going away: the caller sees its error on the next result
-        return 4
-
-
 def _dask_results(client, spec, todo, pde_module, key, retries):
-    """Submit the trajectories in a sliding window; yield results as they complete (``as_completed``)."""
+    """Submit the trajectories; yield results as they complete (``as_completed``)."""
     from distributed import as_completed
 
     token = hashlib.sha1(key.encode()).hexdigest()
     run = uuid.uuid4().hex[:8]  # fresh task names: a cluster keeps the results (and errors) of names it has seen
-    pending = list(reversed(todo))
-    index, failures = {}, []
-
-    def submit():
-        i = pending.pop()
-        fut = client.submit(dask_task, spec, token, pde_module, i, key=f"pihamno-{run}-trajectory-{i}",
-                            retries=retries, pure=False)
-        index[fut.key] = i
-        return fut
-
-    running = as_completed([submit() for _ in range(min(len(pending), _in_flight(client)))])
+    index = {client.submit(dask_task, spec, token, pde_module, i, key=f"pihamno-{run}-trajectory-{i}", retries=retries,
+                           pure=False): i for i in todo}
+    running, failures = as_completed(list(index)), []
     try:
         for fut in running:
-            i = index.pop(fut.key)
+            i = index.pop(fut)
             if fut.status == "finished":
                 result = fut.result()
                 fut.release()
@@ -215,8 +200,6 @@ def _dask_results(client, spec, todo, pde_module, key, retries):
                     exc = cancelled
                 log.error("trajectory %d failed (%s) after %d retries: %s", i, fut.status, retries, exc)
                 failures.append((i, exc))
-            while pending and running.count() < _in_flight(client):
-                running.add(submit())
     finally:
         for fut in list(running.futures):
             fut.cancel()
