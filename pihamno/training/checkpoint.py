@@ -17,6 +17,7 @@ from it) plus these keys, all tensors or plain Python values:
                 records (:func:`pihamno.config.train`: the path as given, absolute and relative to the
                 run folder, and the data's fingerprint; :mod:`pihamno.config.record`)
 ``T_in``        input frames of the model
+``world_size``  processes that trained it (information: a run continues under any world size)
 ==============  ==================================================================================
 
 ``last.pt`` is rewritten (atomically) after every epoch; ``best.pt`` when the validation score improves.
