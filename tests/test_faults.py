@@ -433,11 +433,12 @@ def test_paper_scale_on_a_cpu_states_its_cost_and_asks_for_yes(tmp_path, capsys)
 
 
 @pytest.mark.slow
-def test_killed_example_continues_and_keeps_what_was_finished(tmp_path, capsys, monkeypatch):
+def test_killed_example_continues_and_keeps_what_was_finished(tmp_path, capsys, monkeypatch, caplog):
     from test_examples import run_example
 
     from pihamno.training.trainer import Trainer
 
+    caplog.set_level("WARNING", logger="pihamno")  # as in a process of its own (earlier cases ran the CLI's logging)
     out = tmp_path / "ac"
     real_save = Trainer._save
 

@@ -66,14 +66,15 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def setup_logging(debug: bool = False) -> None:
-    """Library log records (``pihamno.*``, ``fem.*``) to stderr as ``pihamno: message`` (INFO and above).
+def setup_logging(debug: bool = False, quiet: bool = False) -> None:
+    """Library log records (``pihamno.*``, ``fem.*``) to stderr as ``pihamno: message`` (INFO and above; WARNING
+    and above for a verb run with ``--quiet``).
 
     Idempotent: calling it again (``main`` twice in one process) adds no second handler.
     """
     for name in ("pihamno", "fem"):
         logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG if debug else logging.INFO)
+        logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
         if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
             handler = _StderrHandler()
             handler.setFormatter(logging.Formatter("pihamno: %(message)s"))
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    setup_logging(args.debug)
+    setup_logging(args.debug, getattr(args, "quiet", False))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
