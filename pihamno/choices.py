@@ -12,8 +12,8 @@ from typing import Literal, get_args
 
 from fem.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS, Element, MassKind, Preconditioner, Split
 
-__all__ = ["DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "PRECONDITIONERS", "SPLITS", "VAL_METRICS",
-           "WEAK_KINDS", "DataLoss", "Element", "MassKind", "Normalization", "Preconditioner", "Split", "ValMetric",
+__all__ = ["BALANCES", "DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "PRECONDITIONERS", "SPLITS", "VAL_METRICS",
+           "WEAK_KINDS", "Balance", "DataLoss", "Element", "MassKind", "Normalization", "Preconditioner", "Split", "ValMetric",
            "WeakKind"]
 
 #: weak residual of the physics loss (:class:`pihamno.physics.PhysicsLoss`)
@@ -31,3 +31,7 @@ DATA_LOSSES: tuple[str, ...] = get_args(DataLoss)
 #: validation score that selects best.pt (:class:`pihamno.training.Trainer`)
 ValMetric = Literal["rollout", "one_step"]
 VAL_METRICS: tuple[str, ...] = get_args(ValMetric)
+
+#: scaling of the objective's terms (:class:`pihamno.training.balance.LossBalance`)
+Balance = Literal["running_mean", "none"]
+BALANCES: tuple[str, ...] = get_args(Balance)
