@@ -15,6 +15,10 @@ every ``--log-every`` steps. Printed per PDE, averaged over all logged steps of 
 * ``cos``: the mean cosine between the data and physics gradients;
 * the raw terms at the start and the end (first and last logged step).
 
+``--unroll-cost`` instead measures what ``[physics] unroll = k`` costs per step (AC data, the same model,
+batch 4): forward + backward time of the objective (fastest of 7, measured round robin) and the bytes autograd saves for the backward
+(``torch.autograd.graph.saved_tensors_hooks``), as ratios to k = 0, for ``unroll_detach`` true and false.
+
 Floor (issue 9): at lambda = 0.25 both shares lie in [0.15, 0.35] for every PDE. ``--threads 1`` (default)
 keeps it reproducible on a shared machine; the run takes about a minute per PDE there.
 """
@@ -71,6 +75,55 @@ def run(pde: str, folder: Path, args) -> dict:
             "seconds": seconds}
 
 
+def unroll_cost(folder: Path, args) -> None:
+    from pihamno.config import TrainConfig
+    from pihamno.config.build import build_trainer
+    from pihamno.training.windows import gather_windows
+
+    data = make_data("ac", folder, args.n, args.trajectories, args.frames, args.seed)
+    cases = [(0, True)] + [(k, d) for k in (1, 2, 4) for d in (True, False)]
+    runs = {}
+    for k, detach in cases:
+        cfg = TrainConfig.model_validate({
+            "data": {"path": str(data), "n_train": args.trajectories - 2, "n_val": 0, "n_test": 2},
+            "model": SMALL_MODEL, "optim": {"batch_size": 4},
+            "physics": {"lam": 0.25, "unroll": k, "unroll_detach": detach},
+            "run": {"out": str(folder / "cost"), "device": "cpu", "tensorboard": False}})
+        tr = build_trainer(cfg, quiet=True)
+        traj, start = tr.sampler.draw(4)
+        runs[k, detach] = (tr, gather_windows(tr.train_trajs, traj, start, tr.span))
+
+    def step(case):
+        tr, win = runs[case]
+        tr.model.zero_grad()
+        tr.loss_on(win)[0].backward()
+
+    memory = {}
+    for case in cases:
+        saved = []
+
+        def pack(t, saved=saved):
+            saved.append(t.numel() * t.element_size() if t.layout == torch.strided else 0)
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            step(case)
+        memory[case] = sum(saved)
+    times = {case: [] for case in cases}
+    for _ in range(7):  # round robin, the fastest of 7: every case sees the same load of a shared machine
+        for case in cases:
+            t0 = time.perf_counter()
+            step(case)
+            times[case].append(time.perf_counter() - t0)
+    base_t, base_m = min(times[0, True]), memory[0, True]
+    print(f"unroll cost (AC, n = {args.n}, batch 4, small HAMNO, {args.threads} thread(s)); k = 0: "
+          f"{base_t * 1e3:.0f} ms, {base_m / 2**20:.1f} MiB saved for backward")
+    print(f"{'k':>2} {'detach':>6} {'time':>6} {'memory':>7}")
+    for k, detach in cases[1:]:
+        print(f"{k:>2} {str(detach).lower():>6} {min(times[k, detach]) / base_t:>5.2f}x "
+              f"{memory[k, detach] / base_m:>6.2f}x")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pde", nargs="+", default=["ac", "ch", "sh"], choices=["ac", "ch", "sh"])
@@ -89,8 +142,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", default=None, help="folder to keep the data and runs in (default: a temporary one)")
+    ap.add_argument("--unroll-cost", action="store_true", help="measure the cost of [physics] unroll instead")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.unroll_cost:
+        with tempfile.TemporaryDirectory() as tmp:
+            unroll_cost(Path(args.keep or tmp), args)
+        return 0
     shipped = {"ac": (0.5, 0.5), "ch": (1 / 3, 2 / 3), "sh": (0.5, 0.5)}
     print(f"lambda {args.lam}, balance {args.balance}, unroll {args.unroll}, n = {args.n}, {args.steps} steps, "
           f"{args.threads} thread(s); shares averaged over the logged steps (every {args.log_every})")
