@@ -116,8 +116,10 @@ class Trainer:
     Parameters
     ----------
     model : the network ``(B, T_in, n, n, n) -> (B, 1, n, n, n)`` (a registered model, so checkpoints rebuild it).
-    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata.
-    objective : :class:`~pihamno.training.losses.Objective` -- ``(u_prev, pred, true) -> (loss, parts)``.
+    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata
+        (and the unlabeled pool, used when ``loop.pool_batch > 0``).
+    objective : :class:`~pihamno.training.losses.Objective` -- ``terms(u_prev, pred, true, pairs)`` (its data and
+        physics parts, raw terms and shares) and the balance's ``state_dict`` / ``load_state_dict``.
     optimizer, scheduler : e.g. from :func:`pihamno.training.optim.build_optimizer` (stepped once per step).
     loop : :class:`LoopSettings`.
     processor : normalisation around the model (fitted on the training frames).
@@ -193,8 +195,7 @@ class Trainer:
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
         ckpt.restore_rng(state["rng"], self.sampler, self.pool_sampler)
-        if hasattr(self.objective, "load_state_dict"):
-            self.objective.load_state_dict(state.get("balance"))
+        self.objective.load_state_dict(state.get("balance"))
 
     @property
     def out(self) -> Path:
@@ -352,7 +353,7 @@ class Trainer:
             record, epoch=self.epoch, step=self.step,
             optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
             rng=ckpt.capture_rng(self.sampler, self.pool_sampler), best=dict(self.best),
-            processor=self.processor.state_dict(), balance=getattr(self.objective, "state_dict", lambda: None)(),
+            processor=self.processor.state_dict(), balance=self.objective.state_dict(),
             split={k: [int(i) for i in v] for k, v in self.split.items()}, data=data, T_in=self.loop.T_in,
         )
         ckpt.save_training_checkpoint(self.out / name, self.model, **state)
