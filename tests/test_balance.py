@@ -141,11 +141,22 @@ def test_resume_is_exact_with_balance_unroll_and_pool(tmp_path, monkeypatch):
         a, b = (list(csv.DictReader(open(tmp_path / x / "run" / name))) for x in ("a", "b"))
         assert [{k: v for k, v in r.items() if k != "seconds"} for r in a] == \
                [{k: v for k, v in r.items() if k != "seconds"} for r in b]
-    # a checkpoint trained without the balance cannot be continued with it
+    # a checkpoint trained without the balance cannot be continued with it ...
     del state["balance"]
     torch.save(state, tmp_path / "old.pt")
     with pytest.raises(InputError, match="without the balance"):
         make_trainer(cfg, resume=tmp_path / "old.pt", physics=StubPhysics())
+    # ... and one written before the balance existed reads as what it was, the raw objective
+    from pihamno.config import from_dict
+    from pihamno.training.checkpoint import load_training_checkpoint
+
+    del state["config"]["physics"]["balance"], state["config"]["physics"]["balance_beta"]
+    torch.save(state, tmp_path / "older.pt")
+    saved = from_dict(load_training_checkpoint(tmp_path / "older.pt")["config"])
+    assert saved.physics.balance == "none"
+    old = make_trainer(saved.updated(run={"out": str(tmp_path / "c")}), resume=tmp_path / "older.pt",
+                       physics=StubPhysics())
+    assert old.objective.balance is None and old.step == 8
 
 
 def test_new_keys_are_checked():
@@ -178,3 +189,16 @@ def test_gradient_shares_of_known_vectors():
     assert float(s["grad_share"]) == pytest.approx(4 / 7) and float(s["grad_cos"]) == 0.0
     assert math.isfinite(float(Trainer._gradient_shares(total, [torch.zeros(2), torch.zeros(1)])["grad_cos"]))
 
+
+
+def test_physics_keys_do_not_lock_a_resume_at_lambda_zero(tmp_path):
+    """A HAMNO run (lam = 0) never used [physics]: it resumes under other weights (e.g. a run made before the
+    shipped weights changed), but not under lam > 0."""
+    data = write_dataset(tmp_path / "d.h5", decay_data())
+    make_trainer(make_config(tmp_path, data, **{"optim.epochs": 1, "physics.w_strong": 0.02})).fit()
+    last = tmp_path / "run" / "last.pt"
+    tr = make_trainer(make_config(tmp_path, data, **{"optim.epochs": 2}), resume=last)
+    assert tr.epoch == 1
+    with pytest.raises(InputError, match="cannot resume with a different physics.lam, physics.w_strong"):
+        make_trainer(make_config(tmp_path, data, **{"optim.epochs": 2, "physics.lam": 0.25}), resume=last,
+                     physics=StubPhysics())

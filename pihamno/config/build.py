@@ -18,7 +18,8 @@ a path       continue that checkpoint (a run folder means its ``last.pt``; ``pih
 ==========  ===============================================================================================
 
 A run is continued only with a config equal to the checkpoint's up to :data:`RESUME_FREE` keys (which do
-not change what was learned so far); anything else is refused with one sentence naming the keys.
+not change what was learned so far; with lam = 0 on both sides, no ``[physics]`` key matters either); anything
+else is refused with one sentence naming the keys.
 """
 
 from __future__ import annotations
@@ -128,11 +129,18 @@ def loop_settings(cfg: TrainConfig):
     )
 
 
+def locked_changes(saved: TrainConfig, cfg: TrainConfig) -> tuple[list[str], list[str]]:
+    """(keys that differ, those of them that a resume may not change): everything but :data:`RESUME_FREE`,
+    and, when lam = 0 in both, nothing of ``[physics]`` (no physics object is built, so none of it was used)."""
+    changed = diff_configs(saved.to_dict(), cfg.to_dict())
+    idle = saved.physics.lam == 0 and cfg.physics.lam == 0
+    return changed, [k for k in changed if k not in RESUME_FREE and not (idle and k.startswith("physics."))]
+
+
 def _resumable(cfg: TrainConfig, state: dict, checkpoint: Path) -> TrainConfig:
     """``cfg`` if it differs from the checkpoint's config in :data:`RESUME_FREE` keys only."""
     saved = from_dict(state["config"], f"the config of {checkpoint}")
-    changed = diff_configs(saved.to_dict(), cfg.to_dict())
-    locked = [k for k in changed if k not in RESUME_FREE]
+    changed, locked = locked_changes(saved, cfg)
     if locked:
         raise InputError(
             f"cannot resume with a different {', '.join(locked)} than the checkpoint's; "
@@ -242,7 +250,7 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
         state = load_training_checkpoint(checkpoint)
         if resume == "auto":
             saved = from_dict(state["config"], f"the config of {checkpoint}")
-            changed = [k for k in diff_configs(saved.to_dict(), cfg.to_dict()) if k not in RESUME_FREE]
+            changed = locked_changes(saved, cfg)[1]
             if changed:
                 raise InputError(f"{out} holds a run with other settings ({', '.join(changed[:4])}); "
                                  "pass --overwrite or choose another --out")

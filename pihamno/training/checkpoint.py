@@ -73,6 +73,15 @@ def load_training_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise InputError(f"{str(path)!r} could not be read as a checkpoint: {exc}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InputError(f"{str(path)!r} is not a pihamno training checkpoint (format {FORMAT!r}); cannot resume from it")
+    return _upgrade(payload)
+
+
+def _upgrade(payload: dict) -> dict:
+    """Read a checkpoint written before the balance of the physics terms existed as what it was: a run with
+    lam > 0 and no ``balance`` key trained the raw objective, ``[physics] balance = "none"``."""
+    physics = payload.get("config", {}).get("physics")
+    if isinstance(physics, dict) and physics.get("lam", 0) > 0 and "balance" not in physics and "balance" not in payload:
+        physics["balance"] = "none"
     return payload
 
 
