@@ -14,8 +14,8 @@
   ``s_i`` the bias-corrected running mean of ``L_i``, so ``Lhat_i`` is about 1 and, with
   ``w_strong + w_weak = 1``, lam is the physics share of the objective. The common detached factor
   ``S = (1 - lam) s_data + lam (w_strong s_strong + w_weak s_weak)`` changes no share and no direction;
-  it keeps the loss on the scale of the raw terms (so ``lr`` and ``grad_clip`` keep their meaning, and
-  lam = 1 is the raw physics objective). Without a balance ``Lhat_i = L_i`` and ``S = 1`` (the raw
+  it keeps the loss on the scale of the raw terms (so ``lr`` and ``grad_clip`` keep their meaning, at
+  lam = 1 too, where it is the physics terms' own scale). Without a balance ``Lhat_i = L_i`` and ``S = 1`` (the raw
   objective). With ``lam = 0`` the loss is ``L_data`` itself, bit for bit, and the balance is never updated.
 
 All terms are computed in float32 on physical (un-normalised) fields.
