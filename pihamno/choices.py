@@ -12,9 +12,9 @@ from typing import Literal, get_args
 
 from fem.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS, Element, MassKind, Preconditioner, Split
 
-__all__ = ["DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "OPTIMIZERS", "PRECONDITIONERS", "SPLITS",
-           "VAL_METRICS", "WEAK_KINDS", "DataLoss", "Element", "MassKind", "Normalization", "Optimizer", "Preconditioner",
-           "Split", "ValMetric", "WeakKind"]
+__all__ = ["BALANCES", "DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "OPTIMIZERS", "PRECONDITIONERS",
+           "SPLITS", "VAL_METRICS", "WEAK_KINDS", "Balance", "DataLoss", "Element", "MassKind", "Normalization",
+           "Optimizer", "Preconditioner", "Split", "ValMetric", "WeakKind"]
 
 #: weak residual of the physics loss (:class:`pihamno.physics.PhysicsLoss`)
 WeakKind = Literal["assembled", "element_local"]
@@ -35,3 +35,7 @@ VAL_METRICS: tuple[str, ...] = get_args(ValMetric)
 #: optimiser (:func:`pihamno.training.optim.build_optimizer`): AdamW (decoupled weight decay) or Adam (coupled)
 Optimizer = Literal["adamw", "adam"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+
+#: scaling of the objective's terms (:class:`pihamno.training.balance.LossBalance`)
+Balance = Literal["running_mean", "none"]
+BALANCES: tuple[str, ...] = get_args(Balance)

@@ -98,7 +98,7 @@ def test_torchrun_two_ranks_follow_one_process_and_resume_on_one(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "on cpu (x2)" in proc.stderr and proc.stdout.count("pihamno train: done, 3 epochs / 9 steps") == 1
-    assert sorted(p.name for p in two.iterdir()) == ["best.pt", "config.toml", "last.pt", "metrics.csv"]
+    assert sorted(p.name for p in two.iterdir()) == ["best.pt", "config.toml", "last.pt", "metrics.csv", "steps.csv"]
     assert "world size 2" in (two / "config.toml").read_text().splitlines()[0]
     assert torch.load(two / "last.pt", weights_only=True)["world_size"] == 2
     assert_same_curve(rows(two), rows(one))  # rank 0 wrote one row per epoch, the single process's curve

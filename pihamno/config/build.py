@@ -20,9 +20,9 @@ a path       continue that checkpoint (a run folder means its ``last.pt``; ``pih
 ==========  ===============================================================================================
 
 A run is continued only with a config equal to the checkpoint's up to :data:`RESUME_FREE` keys (which do
-not change what was learned so far) and with the same data (its fingerprint, :mod:`pihamno.config.record`);
-anything else is refused with one sentence naming the keys. A run that already reached ``optim.epochs`` is
-not trained again (``status = "reused"``).
+not change what was learned so far; with lam = 0 on both sides, no ``[physics]`` key matters either) and with
+the same data (its fingerprint, :mod:`pihamno.config.record`); anything else is refused with one sentence
+naming the keys. A run that already reached ``optim.epochs`` is not trained again (``status = "reused"``).
 
 Under ``torchrun`` (docs/scaling.md): ``[optim] batch_size`` is the global batch (each of the W ranks
 trains on ``batch_size / W`` windows of it), rank 0 alone reads the checkpoint and decides for every rank,
@@ -75,7 +75,7 @@ def describe_physics(cfg: TrainConfig, meta: dict) -> str:
         return "data loss only (lambda = 0: no physics loss)"
     mesh, element, weak = physics_choices(cfg, meta)
     return (f"physics loss (lambda = {cfg.physics.lam:g}): {weak} weak form with {element} test functions on the "
-            f"{mesh.describe()}, strong residual by finite differences on the grid")
+            f"{mesh.describe()}, strong (nodal) residual on the data's own mesh")
 
 
 def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device):
@@ -91,19 +91,48 @@ def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device):
 
 
 def build_objective(cfg: TrainConfig, physics=None):
-    """``(1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak)`` with the config's weights."""
-    from pihamno.training.losses import Objective
+    """``(1 - lam) Lhat_data + lam (w_strong Lhat_strong + w_weak Lhat_weak)`` with the config's weights and
+    balance (:mod:`pihamno.training.losses`; no balance when lam = 0 or ``balance = "none"``)."""
+    from pihamno.training.balance import LossBalance
+    from pihamno.training.losses import TERMS, Objective
 
     p = cfg.physics
-    return Objective(p.lam, p.w_strong, p.w_weak, cfg.optim.data_loss, physics)
+    balance = None
+    if p.lam > 0 and p.balance == "running_mean":
+        balance = LossBalance(TERMS, p.balance_beta)
+        if abs(p.w_strong + p.w_weak - 1.0) > 1e-6:
+            log.warning(f"[physics] w_strong + w_weak = {p.w_strong + p.w_weak:g}: under the balance lam = {p.lam:g} "
+                        "is the physics share of the objective only when they sum to 1")
+    return Objective(p.lam, p.w_strong, p.w_weak, cfg.optim.data_loss, physics, balance)
 
 
 def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1):
-    """:class:`~pihamno.training.windows.SplitData` of ``[data]`` (this rank's share of validation)."""
-    from pihamno.training.windows import load_split
+    """:class:`~pihamno.training.windows.SplitData` of ``[data]`` (this rank's share of validation, and the
+    unlabeled pool of ``[data] unlabeled`` when set)."""
+    from pihamno.training.windows import load_pool, load_split
 
     d = cfg.data
-    return load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames, rank_slice=(rank, world))
+    data = load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames, rank_slice=(rank, world))
+    if d.unlabeled is not None:
+        data.pool = load_pool(d.unlabeled, data.meta, d.T_in)
+    return data
+
+
+def mass_constraint(cfg: TrainConfig, meta: dict):
+    """The :class:`~pihamno.stepping.MassProjection` of ``[data] conserve_mass`` on the dataset's mesh (None
+    when off); refused for a PDE that does not conserve mass."""
+    if not cfg.data.conserve_mass:
+        return None
+    from fem.mesh import MeshChoice
+    from fem.pde import get_pde
+    from pihamno.stepping import MassProjection
+
+    pde = get_pde(str(meta.get("pde", "")).lower())
+    if not pde.conserves_mass:
+        raise InputError(f"[data] conserve_mass = true, but the {pde.title} equation of {cfg.data.path!r} does not "
+                         "conserve mass; set it for mass-conserving PDEs only (e.g. Cahn-Hilliard)")
+    choice = MeshChoice.from_attrs(meta)
+    return MassProjection("kuhn" if choice.is_file else choice.split, float(meta["L"]))
 
 
 def loop_settings(cfg: TrainConfig):
@@ -115,15 +144,23 @@ def loop_settings(cfg: TrainConfig):
         epochs=o.epochs, steps_per_epoch=o.steps_per_epoch, batch_size=o.batch_size, T_in=cfg.data.T_in,
         grad_clip=o.grad_clip, pushforward=r.pushforward, pushforward_detach=r.pushforward_detach,
         val_metric=r.val_metric, val_every=r.val_every, log_every=r.log_every, tensorboard=r.tensorboard,
-        seed=r.seed,
+        seed=r.seed, unroll=cfg.physics.unroll, unroll_detach=cfg.physics.unroll_detach,
+        pool_batch=0 if cfg.data.unlabeled is None else (cfg.physics.unlabeled_batch or o.batch_size),
     )
+
+
+def locked_changes(saved: TrainConfig, cfg: TrainConfig) -> tuple[list[str], list[str]]:
+    """(keys that differ, those of them that a resume may not change): everything but :data:`RESUME_FREE`,
+    and, when lam = 0 in both, nothing of ``[physics]`` (no physics object is built, so none of it was used)."""
+    changed = diff_configs(saved.to_dict(), cfg.to_dict())
+    idle = saved.physics.lam == 0 and cfg.physics.lam == 0
+    return changed, [k for k in changed if k not in RESUME_FREE and not (idle and k.startswith("physics."))]
 
 
 def _resumable(cfg: TrainConfig, state: dict, checkpoint: Path) -> TrainConfig:
     """``cfg`` if it differs from the checkpoint's config in :data:`RESUME_FREE` keys only."""
     saved = from_dict(state["config"], f"the config of {checkpoint}")
-    changed = diff_configs(saved.to_dict(), cfg.to_dict())
-    locked = [k for k in changed if k not in RESUME_FREE]
+    changed, locked = locked_changes(saved, cfg)
     if locked:
         raise InputError(
             f"cannot resume with a different {', '.join(locked)} than the checkpoint's; "
@@ -161,7 +198,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
         if any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
             raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
     processor = (FieldProcessor.from_state(state["processor"]) if state is not None
-                 else FieldProcessor.fit(cfg.data.normalize, data.train))
+                 else FieldProcessor.fit(cfg.data.normalize, data.train).with_constraint(mass_constraint(cfg, data.meta)))
     model = build_model_for(cfg) if model is None else model
     if physics is None:
         physics = build_physics(cfg, data.meta, int(data.train.shape[-1]), env.device)
@@ -273,7 +310,7 @@ def _plan(cfg: TrainConfig, resume: str | Path, overwrite: bool):
         state = load_training_checkpoint(checkpoint)
         if resume == "auto":
             saved = from_dict(state["config"], f"the config of {checkpoint}")
-            changed = [k for k in diff_configs(saved.to_dict(), cfg.to_dict()) if k not in RESUME_FREE]
+            changed = locked_changes(saved, cfg)[1]
             if changed:
                 raise InputError(f"{out} holds a run with other settings ({', '.join(changed[:4])}); "
                                  "pass --overwrite or choose another --out")

@@ -11,7 +11,12 @@ A run is described by five sections (every key optional except ``data.path``; de
     train_frames = 101          # training windows lie inside frames [0, train_frames) (absent: all)
     T_in = 5                    # input frames per window; the target is the next frame
     normalize = "none"          # "none" | "standard" (one scalar mean/std of the training frames)
+    conserve_mass = false       # project every predicted increment to zero mass (lumped mass of the data's
+                                # mesh): exact mass conservation in training and every rollout; PDEs that
+                                # conserve mass only (CH), refused for the others
     on_device = true            # keep the training trajectories on the device (else on the host)
+    unlabeled = "data/pool.h5"  # optional pool of unlabeled inputs (a dataset with frames >= T_in, e.g. made
+                                # with --frames T_in): scored with physics only (absent: no pool)
 
     [model]                     # name + the model's keyword arguments (pihamno.models.build_model)
     name = "hamno"
@@ -30,10 +35,15 @@ A run is described by five sections (every key optional except ``data.path``; de
     min_lr_ratio = 0.0
     data_loss = "mse"           # "mse" | "rel_l2"
 
-    [physics]                   # loss = (1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak)
-    lam = 0.0                   # 0: pure data (HAMNO; the physics object is never built)
-    w_strong = 0.02
-    w_weak = 0.02
+    [physics]                   # loss = (1 - lam) Lhat_data + lam (w_strong Lhat_strong + w_weak Lhat_weak)
+    lam = 0.0                   # 0: pure data (HAMNO; the physics object is never built, nothing is scaled)
+    w_strong = 0.5              # split of the physics share between the terms (w_strong + w_weak = 1: lam is
+    w_weak = 0.5                # the physics share of the objective)
+    balance = "running_mean"    # Lhat = L / (bias-corrected running mean of L), "none": Lhat = L (raw terms)
+    balance_beta = 0.9          # decay of the running means (memory about 1 / (1 - beta) = 10 steps)
+    unroll = 0                  # physics also on k more steps of the model's own rollout (no labels needed)
+    unroll_detach = true        # each unrolled step from a detached input (false: backprop through the unroll)
+    unlabeled_batch = 4         # pool windows per step (absent: optim.batch_size); needs [data] unlabeled
     weak = "assembled"          # "assembled" | "element_local" (the paper's, for comparison)
     split = "kuhn"              # structured split "kuhn" | "five"      } absent: the dataset's own
     mesh = "meshes/x.msh"       # or a tetrahedral mesh file of the cube } discretisation (its split or
@@ -51,6 +61,11 @@ A run is described by five sections (every key optional except ``data.path``; de
     val_every = 1               # epochs between validations
     log_every = 10              # optimiser steps between TensorBoard points
     tensorboard = true          # write TensorBoard events if the package is installed
+
+With ``lam > 0`` and ``balance = "running_mean"`` each term is divided by the bias-corrected running mean of
+its own detached value (docs/physics.md, "Balance"), and the whole by a common detached factor that keeps
+the objective on the scale of the raw terms; with ``lam = 0`` the objective is the raw data loss, exactly.
+``unroll``, ``unlabeled`` and ``unlabeled_batch`` need ``lam > 0``.
 
 Types are strict (``epochs = 2.5`` or ``bf16 = 1`` are refused; an integer is accepted where a number is
 expected), choices are ``Literal`` types owned by the module that implements them, and every refusal is one
@@ -76,7 +91,7 @@ from typing import Any, Optional
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pihamno.choices import DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
+from pihamno.choices import Balance, DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
 from pihamno.errors import InputError, unknown_name, validation_error
 
 _STRICT = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
@@ -94,7 +109,9 @@ class DataConfig(BaseModel):
     train_frames: Optional[int] = None
     T_in: int = Field(5, gt=0)
     normalize: Normalization = "none"
+    conserve_mass: bool = False
     on_device: bool = True
+    unlabeled: Optional[str] = None
 
     @model_validator(mode="after")
     def _val_from_pool(self):
@@ -136,8 +153,13 @@ class PhysicsConfig(BaseModel):
 
     model_config = _STRICT
     lam: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)
-    w_strong: float = Field(0.02, ge=0, allow_inf_nan=False)
-    w_weak: float = Field(0.02, ge=0, allow_inf_nan=False)
+    w_strong: float = Field(0.5, ge=0, allow_inf_nan=False)
+    w_weak: float = Field(0.5, ge=0, allow_inf_nan=False)
+    balance: Balance = "running_mean"
+    balance_beta: float = Field(0.9, gt=0, lt=1, allow_inf_nan=False)
+    unroll: int = Field(0, ge=0)
+    unroll_detach: bool = True
+    unlabeled_batch: Optional[int] = Field(None, gt=0)
     weak: WeakKind = "assembled"
     split: Optional[Split] = None
     mesh: Optional[str] = None
@@ -179,6 +201,14 @@ class TrainConfig(BaseModel):
                 f"[data] train_frames = {d.train_frames} leaves no window: it needs at least "
                 f"T_in + 1 + pushforward = {d.T_in + 1 + r.pushforward} frames"
             )
+        p = self.physics
+        if p.lam == 0:
+            for key, on in (("[physics] unroll", p.unroll > 0), ("[data] unlabeled", d.unlabeled is not None),
+                            ("[physics] unlabeled_batch", p.unlabeled_batch is not None)):
+                if on:
+                    raise ValueError(f"{key} acts through the physics loss and needs [physics] lam > 0, got lam = 0")
+        elif p.unlabeled_batch is not None and d.unlabeled is None:
+            raise ValueError("[physics] unlabeled_batch is set but there is no pool: set [data] unlabeled = FILE")
         t_model = self.model.options.get("T_in", d.T_in)
         if t_model != d.T_in:
             raise ValueError(f"[model] T_in = {t_model!r} differs from [data] T_in = {d.T_in}; set [data] T_in only")

@@ -13,8 +13,16 @@ the reference) and are excluded from every aggregate. Statistics over trajectori
     energy.rel_error_final |E_pred - E_ref| / |E_ref| at the last frame
     energy.rel_error_mean  the same, mean over the predicted frames
     energy.increase_fraction_pred / _ref  fraction of predicted steps where E grows (a gradient flow never does)
+    energy.increase_count_pred / _ref     number of predicted steps where E grows
+    energy.increase_max_pred / _ref       largest growth max_f (E(f+1) - E(f)), 0 when E never grows
+    energy.increase_max_rel_pred / _ref   the same relative to |E(f)|
     mass.drift_final_pred / _ref          |m(F-1) - m(0)|
     mass.max_drift_pred / _ref            max_f |m(f) - m(0)|
+    mass.rel_drift_max_pred / _ref        max_f |m(f) - m(0)| / |m(0)| (null when m(0) = 0)
+
+The predicted steps are f -> f + 1 for f >= n_given - 1 (the first one leaves the last given frame). The
+reference's entries show its floor: float32 storage makes a reference energy "grow" by rounding (sizes
+about 1e-7 relative), and its mass drift is the solver's (CH: round-off).
 """
 
 from __future__ import annotations
@@ -51,13 +59,12 @@ def build_metrics(n_given: int, rel: np.ndarray, rel_one_step: np.ndarray, curve
         e_ref, e_pred = (np.asarray(curves[k], dtype=np.float64) for k in ("energy_ref", "energy_pred"))
         with np.errstate(divide="ignore", invalid="ignore"):
             rel_e = np.abs(e_pred - e_ref) / np.abs(e_ref)
-        grow = lambda e: (np.diff(e[:, max(n_given - 1, 0):], axis=1) > 0).mean(axis=1)  # noqa: E731
         out["energy"] = {
             "rel_error_final": summary(rel_e[:, -1]),
             "rel_error_mean": summary(_pred(rel_e, n_given).mean(axis=1)),
-            "increase_fraction_pred": summary(grow(e_pred)),
-            "increase_fraction_ref": summary(grow(e_ref)),
         }
+        for tag, e in (("pred", e_pred), ("ref", e_ref)):
+            out["energy"] |= {f"{k}_{tag}": summary(v) for k, v in energy_increases(e, n_given).items()}
     if "mass_ref" in curves and "mass_pred" in curves:
         out["mass"] = {}
         for tag in ("pred", "ref"):
@@ -65,7 +72,23 @@ def build_metrics(n_given: int, rel: np.ndarray, rel_one_step: np.ndarray, curve
             drift = np.abs(m - m[:, :1])
             out["mass"][f"drift_final_{tag}"] = summary(drift[:, -1])
             out["mass"][f"max_drift_{tag}"] = summary(drift.max(axis=1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                rel = np.where(m[:, 0] != 0, drift.max(axis=1) / np.abs(m[:, 0]), np.nan)
+            out["mass"][f"rel_drift_max_{tag}"] = summary(rel)
     return out
+
+
+def energy_increases(energy: np.ndarray, n_given: int) -> dict:
+    """Per trajectory, over the predicted steps of energy curves (T, F): ``increase_fraction``,
+    ``increase_count`` (steps where E grows), ``increase_max`` (largest growth, 0 if none) and
+    ``increase_max_rel`` (largest growth relative to |E| before the step)."""
+    e = np.asarray(energy, dtype=np.float64)[:, max(n_given - 1, 0):]
+    de = np.diff(e, axis=1)
+    up = de > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(up, de / np.abs(e[:, :-1]), 0.0)
+    return {"increase_fraction": up.mean(axis=1), "increase_count": up.sum(axis=1).astype(np.float64),
+            "increase_max": np.where(up, de, 0.0).max(axis=1, initial=0.0), "increase_max_rel": rel.max(axis=1, initial=0.0)}
 
 
 PER_FRAME_COLUMNS = ["frame", "time", "given", "rel_l2_mean", "rel_l2_median", "rel_l2_q25", "rel_l2_q75",

@@ -1,6 +1,7 @@
 """Stepping: what training and evaluation share, below both of them.
 
-* :mod:`.processor` -- :class:`FieldProcessor`, the normalisation around the model (the only place it lives);
+* :mod:`.processor` -- :class:`FieldProcessor`, the normalisation around the model (the only place it lives)
+  and its optional hard constraint on the step (:mod:`.constraints`: :class:`MassProjection`);
 * :mod:`.rollout` -- :func:`predict_next` (one step in physical units), :func:`rollout` (autoregressive) and
   :func:`one_step` (teacher-forced), for batches of trajectories;
 * :mod:`.metrics` -- the lumped-mass L2 norm of grid fields and the relative L2 error.
@@ -9,8 +10,10 @@ Training validates with these and evaluation scores with them, so the two can ne
 ``pihamno.training`` nor ``pihamno.evaluation`` imports the other.
 """
 
+from pihamno.stepping.constraints import MassProjection, lumped_mass
 from pihamno.stepping.metrics import grid_weights, rel_l2, sq_norm
 from pihamno.stepping.processor import NORMALIZATIONS, FieldProcessor, Normalization
 from pihamno.stepping.rollout import one_step, predict_next, rollout
 
-__all__ = ["FieldProcessor", "NORMALIZATIONS", "Normalization", "grid_weights", "one_step", "predict_next", "rel_l2", "rollout", "sq_norm"]
+__all__ = ["FieldProcessor", "MassProjection", "NORMALIZATIONS", "Normalization", "grid_weights", "lumped_mass",
+           "one_step", "predict_next", "rel_l2", "rollout", "sq_norm"]

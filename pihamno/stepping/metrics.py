@@ -23,11 +23,9 @@ import torch
 
 def grid_weights(n: int, L: float, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """P1 lumped mass of the ``kuhn`` cube mesh on the node grid, shape (n, n, n) (C order of (i, j, k))."""
-    from fem.assembly import assemble
-    from fem.mesh import cube_mesh
+    from pihamno.stepping.constraints import lumped_mass
 
-    lumped = assemble(cube_mesh(int(n), float(L), "kuhn")).lumped
-    return torch.as_tensor(lumped.reshape(n, n, n), dtype=dtype)
+    return lumped_mass(n, L, "kuhn").to(dtype)
 
 
 def _w(weights: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -16,10 +16,12 @@ from pihamno.stepping.processor import FieldProcessor
 
 def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torch.Tensor,
                  bf16: bool = False) -> torch.Tensor:
-    """One model step in physical units: ``post(model(pre(window)))``.
+    """One model step in physical units: ``constrain(window[:, -1], post(model(pre(window))))``.
 
     window: (B, T_in, n, n, n) -> next frame (B, n, n, n), float32. ``bf16`` runs the model forward under
-    bf16 autocast (CUDA); its output is cast back to float32 before ``post``.
+    bf16 autocast (CUDA); its output is cast back to float32 before ``post``. The processor's constraint
+    (e.g. exact mass conservation) acts on the step from the last input frame, so every caller (training,
+    validation, rollouts, evaluation) predicts under it.
     """
     if window.ndim != 5:
         raise InputError(f"model input must have shape (B, T_in, n, n, n), got {tuple(window.shape)}")
@@ -30,7 +32,7 @@ def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torc
             f"model output must have shape (B, 1, n, n, n) = {(window.shape[0], 1) + tuple(window.shape[2:])}, "
             f"got {tuple(out.shape)}"
         )
-    return processor.post(out[:, 0].float())
+    return processor.constrain(window[:, -1], processor.post(out[:, 0].float()))
 
 
 @torch.no_grad()

@@ -9,7 +9,9 @@ from it) plus these keys, all tensors or plain Python values:
 ``config``      the run's :class:`~pihamno.config.TrainConfig` as a nested dict
 ``epoch``       epochs completed; ``step`` optimiser steps completed
 ``optimizer``   ``optimizer.state_dict()`` (AdamW moments); ``scheduler`` ``LambdaLR.state_dict()``
-``rng``         ``{"torch": ByteTensor, "sampler": ByteTensor, "cuda": [ByteTensor, ...]}``
+``rng``         ``{"torch": ByteTensor, "sampler": ByteTensor, "cuda": [ByteTensor, ...]}`` (+ ``"pool"``,
+                the unlabeled pool's sampler, when there is a pool)
+``balance``     the objective's :class:`~pihamno.training.balance.LossBalance` state (None without one)
 ``best``        ``{"score": float, "epoch": int}`` of the validation metric (lower is better)
 ``processor``   :meth:`FieldProcessor.state_dict` (normalisation applied around the model)
 ``split``       ``{"train": [...], "val": [...], "test": [...]}`` trajectory indices
@@ -35,17 +37,23 @@ from pihamno.io import plain  # noqa: F401 - re-exported: checkpoints store plai
 FORMAT = "pihamno-train/1"
 
 
-def capture_rng(sampler) -> dict:
-    """RNG states as tensors: torch CPU, every CUDA device, and the window sampler's generator."""
+def capture_rng(sampler, pool=None) -> dict:
+    """RNG states as tensors: torch CPU, every CUDA device, the window sampler's generator (and the pool's)."""
     state = {"torch": torch.get_rng_state(), "sampler": sampler.generator.get_state(), "cuda": []}
+    if pool is not None:
+        state["pool"] = pool.generator.get_state()
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = list(torch.cuda.get_rng_state_all())
     return state
 
 
-def restore_rng(state: dict, sampler) -> None:
+def restore_rng(state: dict, sampler, pool=None) -> None:
     torch.set_rng_state(state["torch"])
     sampler.generator.set_state(state["sampler"])
+    if pool is not None:
+        if "pool" not in state:
+            raise InputError("the checkpoint has no state of the unlabeled pool's sampler; it was trained without a pool")
+        pool.generator.set_state(state["pool"])
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -64,4 +72,13 @@ def load_training_checkpoint(path: str | Path, map_location="cpu") -> dict:
     payload = read_payload(path, map_location)
     if payload.get("format") != FORMAT:
         raise InputError(f"{str(path)!r} is not a pihamno training checkpoint (format {FORMAT!r}); cannot resume from it")
+    return _upgrade(payload)
+
+
+def _upgrade(payload: dict) -> dict:
+    """Read a checkpoint written before the balance of the physics terms existed as what it was: a run with
+    lam > 0 and no ``balance`` key trained the raw objective, ``[physics] balance = "none"``."""
+    physics = payload.get("config", {}).get("physics")
+    if isinstance(physics, dict) and physics.get("lam", 0) > 0 and "balance" not in physics and "balance" not in payload:
+        physics["balance"] = "none"
     return payload

@@ -1,23 +1,37 @@
-"""The training objective (docs/design.md section 5.5).
+"""The training objective (docs/design.md section 5.5, docs/physics.md "Balance").
 
-    loss = (1 - lam) * L_data + lam * (w_strong * L_strong + w_weak * L_weak)
+    loss = S [(1 - lam) Lhat_data + lam (w_strong Lhat_strong + w_weak Lhat_weak)]
 
 * ``L_data`` compares the predicted and true next frames, (B, n, n, n) each:
   ``"mse"``    mean((pred - true)^2) over batch and grid (the paper's choice);
   ``"rel_l2"`` mean over the batch of ||pred - true||_2 / ||true||_2 (grid sums).
-* ``L_strong``, ``L_weak`` come from a physics object called as ``phys(u_prev, u_next)`` on the last
-  input frame and the prediction, (B, n, n, n) each, returning ``{"strong": scalar, "weak": scalar}``
-  (:class:`pihamno.physics.PhysicsLoss`, built by :func:`pihamno.config.build_physics`). With ``lam = 0`` no
-  physics object is built and the physics terms are not evaluated.
+* ``L_strong``, ``L_weak`` come from a physics object called as ``phys(u_prev, u_next)`` on pairs of
+  consecutive frames, (P, n, n, n) each, returning ``{"strong": scalar, "weak": scalar}`` (batch means;
+  :class:`pihamno.physics.PhysicsLoss`, built by :func:`pihamno.config.build_physics`). By default the pairs
+  are (last input frame, prediction); the trainer may pass more (unrolled steps, unlabeled inputs), all
+  averaged into the two terms. With ``lam = 0`` no physics object is built and none is evaluated.
+* **Balance** (``balance``, a :class:`~pihamno.training.balance.LossBalance`): ``Lhat_i = L_i / s_i`` with
+  ``s_i`` the bias-corrected running mean of ``L_i``, so ``Lhat_i`` is about 1 and, with
+  ``w_strong + w_weak = 1``, lam is the physics share of the objective. The common detached factor
+  ``S = (1 - lam) s_data + lam (w_strong s_strong + w_weak s_weak)`` changes no share and no direction;
+  it keeps the loss on the scale of the raw terms (so ``lr`` and ``grad_clip`` keep their meaning, at
+  lam = 1 too, where it is the physics terms' own scale). Without a balance ``Lhat_i = L_i`` and ``S = 1`` (the raw
+  objective). With ``lam = 0`` the loss is ``L_data`` itself, bit for bit, and the balance is never updated.
+
 All terms are computed in float32 on physical (un-normalised) fields.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from pihamno.choices import DATA_LOSSES, DataLoss  # noqa: F401 - re-exported
 from pihamno.errors import InputError
+
+#: the raw terms, in the order they are logged
+TERMS = ("data", "strong", "weak")
 
 
 def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torch.Tensor:
@@ -32,28 +46,85 @@ def data_loss(pred: torch.Tensor, true: torch.Tensor, kind: str = "mse") -> torc
     raise InputError(f"unknown data loss {kind!r}; expected one of {', '.join(DATA_LOSSES)}")
 
 
-class Objective:
-    """Callable ``(u_prev, pred, true) -> (loss, parts)``; ``parts`` holds detached 0-d tensors
-    ``data``, ``strong``, ``weak`` (physics parts are 0 when ``lam == 0``; the data part is computed and
-    logged even when ``lam == 1``, where it has no weight).
+@dataclass
+class Terms:
+    """One evaluation of the objective: ``data_part + physics_part = total`` (0-d tensors with graph), and
+    ``parts``, detached 0-d tensors: the raw terms ``data``, ``strong``, ``weak`` and their shares of the
+    objective ``share_data``, ``share_strong``, ``share_weak``, ``share_physics`` (physics parts are 0 when
+    ``lam == 0``; the data term is computed and logged even when ``lam == 1``, where it has no weight)."""
 
-    u_prev, pred, true: (B, n, n, n) -- last input frame, prediction, true next frame. The weighting is
-    :func:`pihamno.physics.combine_losses`.
+    data_part: torch.Tensor
+    physics_part: torch.Tensor | None
+    parts: dict
+
+    @property
+    def total(self) -> torch.Tensor:
+        return self.data_part if self.physics_part is None else self.data_part + self.physics_part
+
+
+class Objective:
+    """Callable ``(u_prev, pred, true, pairs=None) -> (loss, parts)`` (module docstring); :meth:`terms` gives
+    the data and physics parts separately (the trainer measures their gradients).
+
+    u_prev, pred, true: (B, n, n, n) -- last input frame, prediction, true next frame. ``pairs``: optional
+    ``(prev, next)``, (P, n, n, n) each, the frame pairs the physics terms average over instead of
+    ``(u_prev, pred)`` (they should include it). ``balance``: a
+    :class:`~pihamno.training.balance.LossBalance` over :data:`TERMS`, or None for the raw terms.
     """
 
-    def __init__(self, lam: float, w_strong: float, w_weak: float, data_kind: str = "mse", physics=None):
+    def __init__(self, lam: float, w_strong: float, w_weak: float, data_kind: str = "mse", physics=None,
+                 balance=None):
+        if not 0.0 <= lam <= 1.0:
+            raise InputError(f"lambda must lie in [0, 1], got {lam}")
         if lam > 0 and physics is None:
             raise InputError(f"[physics] lam = {lam} needs a physics loss object, none was built")
+        if balance is not None and tuple(balance.names) != TERMS:
+            raise InputError(f"the balance must run over the terms {TERMS}, got {tuple(balance.names)}")
         self.lam, self.w_strong, self.w_weak = float(lam), float(w_strong), float(w_weak)
         self.data_kind, self.physics = data_kind, physics
+        self.balance = balance if lam > 0 else None
 
-    def __call__(self, u_prev: torch.Tensor, pred: torch.Tensor, true: torch.Tensor):
-        from pihamno.physics.loss import combine_losses
-
+    def terms(self, u_prev: torch.Tensor, pred: torch.Tensor, true: torch.Tensor, pairs=None) -> Terms:
+        """The objective's parts for one batch (see :class:`Terms`); updates the balance (once per call)."""
         pred = pred.float()
         data = data_loss(pred, true.float(), self.data_kind)
-        phys = self.physics(u_prev.float(), pred) if self.lam > 0 else None
-        total = combine_losses(data, phys, self.lam, self.w_strong, self.w_weak)
         zero = data.new_zeros(())
-        parts = {"data": data, "strong": phys["strong"] if phys else zero, "weak": phys["weak"] if phys else zero}
-        return total, {k: v.detach() for k, v in parts.items()}
+        if self.lam == 0:
+            raw = {"data": data, "strong": zero, "weak": zero}
+            shares = {"share_data": data.new_ones(()), "share_strong": zero, "share_weak": zero, "share_physics": zero}
+            return Terms(data, None, {k: v.detach() for k, v in (raw | shares).items()})
+        prev, nxt = (u_prev, pred) if pairs is None else pairs
+        phys = self.physics(prev.float(), nxt.float())
+        raw = {"data": data, "strong": phys["strong"], "weak": phys["weak"]}
+        lam, w = self.lam, {"data": 1.0, "strong": self.w_strong, "weak": self.w_weak}
+        if self.balance is None:  # the raw objective, as pihamno.physics.combine_losses writes it
+            coef = {"data": 1.0 - lam, "strong": lam * self.w_strong, "weak": lam * self.w_weak}
+            data_part = (1.0 - lam) * data
+            physics_part = lam * (self.w_strong * phys["strong"] + self.w_weak * phys["weak"])
+        else:
+            s = self.balance.update(raw)
+            common = (1.0 - lam) * s["data"] + lam * (w["strong"] * s["strong"] + w["weak"] * s["weak"])
+            coef = {k: ((1.0 - lam if k == "data" else lam * w[k]) * common / s[k]).float() for k in TERMS}
+            data_part = coef["data"] * data
+            physics_part = coef["strong"] * phys["strong"] + coef["weak"] * phys["weak"]
+        total = (data_part + physics_part).detach()
+        denom = torch.where(total > 0, total, torch.ones_like(total))
+        shares = {f"share_{k}": (coef[k] * raw[k]).detach() / denom for k in TERMS}
+        shares["share_physics"] = physics_part.detach() / denom
+        return Terms(data_part, physics_part, {k: v.detach() for k, v in raw.items()} | shares)
+
+    def __call__(self, u_prev: torch.Tensor, pred: torch.Tensor, true: torch.Tensor, pairs=None):
+        t = self.terms(u_prev, pred, true, pairs)
+        return t.total, t.parts
+
+    def state_dict(self) -> dict | None:
+        """The balance's state (None without one): stored in training checkpoints."""
+        return None if self.balance is None else self.balance.state_dict()
+
+    def load_state_dict(self, state: dict | None) -> None:
+        if self.balance is None:
+            return
+        if state is None:
+            raise InputError("the checkpoint was trained without the balance of the physics terms; resume it with "
+                             "[physics] balance = \"none\"")
+        self.balance.load_state_dict(state)

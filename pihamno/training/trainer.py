@@ -19,6 +19,22 @@ Choices, documented:
   the model learns to correct its own input distribution, memory of one step); with ``false`` gradients
   flow through the whole unroll (backprop through time, k + 1 times the activation memory).
   The physics loss uses the last (possibly predicted) input frame as ``u_prev``.
+* **Unrolled physics** (``unroll = k > 0``, needs lam > 0): after the scored prediction the model makes k
+  more steps from its own outputs; the physics terms average over all k + 1 consecutive pairs
+  (last input, prediction), (prediction, step 2), ..., labels are never needed. With ``unroll_detach``
+  (default) every unrolled step starts from a detached window, so each pair's gradient reaches only its own
+  newest step (the pushforward idea, applied to physics); otherwise gradients flow back through the whole
+  unroll. Either way the k extra forwards keep their activations for the backward: about k + 1 times the
+  activation memory and time of a step (docs/training.md has the measured ratios).
+* **Unlabeled pool** (``pool_batch > 0``, data from ``[data] unlabeled``): every step also draws
+  ``pool_batch`` windows of ``T_in`` frames from the pool (its own seeded sampler, saved in checkpoints);
+  they go through the model in the same batch as the labeled inputs and are scored with physics only
+  (their pairs, and their unrolled pairs, join the physics average).
+* **Balance and shares**: the objective (:class:`~pihamno.training.losses.Objective`) scales its terms;
+  every step logs the raw terms and their shares of the objective. Every ``log_every`` steps (lam > 0) the
+  gradient of the physics part is also taken alone (one extra backward pass on those steps only), giving the
+  gradient norms of the data and physics parts, the physics share of the gradient
+  ``|g_phys| / (|g_data| + |g_phys|)`` and their cosine, all before clipping.
 * **bf16 / compile** act on CUDA only: on another device they are ignored with one warning and the run
   is fp32 eager (the effective values are written to ``config.toml``'s comment line and the log). Autocast
   covers the model forward only; losses and physics residuals are float32.
@@ -52,6 +68,13 @@ from pihamno.training.windows import SplitData, WindowSampler, gather_windows
 
 __all__ = ["LoopSettings", "Trainer", "TrainingDiverged"]
 
+#: the pool's window sampler is seeded with ``seed + POOL_SEED`` (independent of the labeled windows)
+POOL_SEED = 7919
+#: logged every step (epoch means in metrics.csv)
+STEP_KEYS = ("loss", "data", "strong", "weak", "share_physics", "share_strong", "share_weak", "grad_norm")
+#: logged on gradient-measurement steps only (lam > 0, every log_every steps)
+GRAD_KEYS = ("grad_data", "grad_physics", "grad_share", "grad_cos")
+
 
 @dataclass(frozen=True)
 class LoopSettings:
@@ -60,7 +83,9 @@ class LoopSettings:
     ``batch_size`` is the global batch (split across ranks); ``grad_clip = 0`` disables clipping;
     ``pushforward`` extra unrolled steps (``pushforward_detach``: without gradient); validation every
     ``val_every`` epochs with ``val_metric`` ``"rollout"`` or ``"one_step"``; TensorBoard points every
-    ``log_every`` steps when ``tensorboard``; ``seed`` seeds the window sampler.
+    ``log_every`` steps when ``tensorboard``; ``seed`` seeds the window sampler; ``unroll`` extra
+    physics-only steps (``unroll_detach``: each from a detached input); ``pool_batch`` unlabeled windows
+    per step (global, needs a pool in the data).
     """
 
     epochs: int
@@ -75,6 +100,9 @@ class LoopSettings:
     log_every: int = 10
     tensorboard: bool = True
     seed: int = 42
+    unroll: int = 0
+    unroll_detach: bool = True
+    pool_batch: int = 0
 
     @property
     def span(self) -> int:
@@ -88,8 +116,10 @@ class Trainer:
     Parameters
     ----------
     model : the network ``(B, T_in, n, n, n) -> (B, 1, n, n, n)`` (a registered model, so checkpoints rebuild it).
-    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata.
-    objective : :class:`~pihamno.training.losses.Objective` -- ``(u_prev, pred, true) -> (loss, parts)``.
+    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata
+        (and the unlabeled pool, used when ``loop.pool_batch > 0``).
+    objective : :class:`~pihamno.training.losses.Objective` -- ``terms(u_prev, pred, true, pairs)`` (its data and
+        physics parts, raw terms and shares) and the balance's ``state_dict`` / ``load_state_dict``.
     optimizer, scheduler : e.g. from :func:`pihamno.training.optim.build_optimizer` (stepped once per step).
     loop : :class:`LoopSettings`.
     processor : normalisation around the model (fitted on the training frames).
@@ -124,6 +154,17 @@ class Trainer:
         self.train_trajs = data.train.to(self.device) if data_on_device else (
             data.train.pin_memory() if cuda else data.train)
         self.val_trajs = data.val.to(self.device) if data_on_device else data.val
+        self.pool_sampler, self.pool_trajs = None, None
+        if loop.pool_batch:
+            if data.pool is None:
+                raise InputError("pool_batch > 0 needs unlabeled trajectories ([data] unlabeled)")
+            if loop.pool_batch % self.env.world:
+                raise InputError(f"[physics] unlabeled_batch = {loop.pool_batch} must be divisible by the "
+                                 f"{self.env.world} processes")
+            self.pool_sampler = WindowSampler(data.pool.shape[0], data.pool.shape[1], loop.T_in,
+                                              seed=loop.seed + POOL_SEED)
+            self.pool_trajs = data.pool.to(self.device) if data_on_device else (
+                data.pool.pin_memory() if cuda else data.pool)
         self.has_validation = len(data.indices.get("val", ())) > 0
         self.model = model.to(self.device)
         self.objective, self.opt, self.sched = objective, optimizer, scheduler
@@ -137,6 +178,10 @@ class Trainer:
         if self.compile:
             self.net = torch.compile(self.net)
         self._weights = None
+        balance = getattr(objective, "balance", None)
+        if balance is not None and self.env.enabled:
+            world = self.env.world
+            balance.sync = lambda v: all_reduce_sum(v.clone(), self.env) / world
 
     def _warn(self, msg: str) -> None:
         if not self.quiet:
@@ -149,7 +194,8 @@ class Trainer:
         self.sched.load_state_dict(state["scheduler"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
-        ckpt.restore_rng(state["rng"], self.sampler)
+        ckpt.restore_rng(state["rng"], self.sampler, self.pool_sampler)
+        self.objective.load_state_dict(state.get("balance"))
 
     @property
     def out(self) -> Path:
@@ -166,8 +212,9 @@ class Trainer:
     def _predict(self, window: torch.Tensor) -> torch.Tensor:
         return predict_next(self.net, self.processor, window, bf16=self.bf16)
 
-    def loss_on(self, win: torch.Tensor):
-        """Objective on windows (B, span, n, n, n): unroll ``pushforward`` steps, score the next one."""
+    def terms_on(self, win: torch.Tensor, pool: torch.Tensor | None = None):
+        """:class:`~pihamno.training.losses.Terms` of windows (B, span, n, n, n): unroll ``pushforward`` steps,
+        score the next one; with ``pool`` (B_u, T_in, n, n, n) and/or ``unroll`` the physics pairs grow."""
         T, k = self.loop.T_in, self.loop.pushforward
         x = win[:, :T]
         if k:
@@ -175,8 +222,53 @@ class Trainer:
             with ctx:
                 for _ in range(k):
                     x = torch.cat([x[:, 1:], self._predict(x)[:, None]], dim=1)
-        pred = self._predict(x)
-        return self.objective(x[:, -1], pred, win[:, T + k])
+        if pool is None and not self.loop.unroll:
+            return self.objective.terms(x[:, -1], self._predict(x), win[:, T + k])
+        B = x.shape[0]
+        inputs = x if pool is None else torch.cat([x, pool.to(x.dtype)], dim=0)
+        out = self._predict(inputs)
+        prev, nxt = [inputs[:, -1]], [out]
+        for _ in range(self.loop.unroll):
+            inputs = torch.cat([inputs[:, 1:], out[:, None]], dim=1)
+            if self.loop.unroll_detach:
+                inputs = inputs.detach()
+            out = self._predict(inputs)
+            prev.append(inputs[:, -1])
+            nxt.append(out)
+        pairs = (torch.cat(prev), torch.cat(nxt))
+        return self.objective.terms(x[:, -1], nxt[0][:B], win[:, T + k], pairs=pairs)
+
+    def loss_on(self, win: torch.Tensor, pool: torch.Tensor | None = None):
+        """``(loss, parts)`` of :meth:`terms_on`."""
+        t = self.terms_on(win, pool)
+        return t.total, t.parts
+
+    def _draw_pool(self) -> torch.Tensor | None:
+        if self.pool_sampler is None:
+            return None
+        traj, start = self.pool_sampler.draw(self.loop.pool_batch, self.env.rank, self.env.world)
+        return gather_windows(self.pool_trajs, traj, start, self.loop.T_in).to(self.device, non_blocking=True)
+
+    def _physics_gradient(self, physics_part: torch.Tensor, params: list) -> list[torch.Tensor]:
+        """The gradient of the physics part alone (graph kept for the step's backward), averaged over ranks."""
+        grads = torch.autograd.grad(physics_part, params, retain_graph=True, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
+        if self.env.enabled:
+            flat = all_reduce_sum(torch.cat([g.reshape(-1) for g in grads]), self.env) / self.env.world
+            grads = list(torch.split(flat, [g.numel() for g in grads]))
+        return grads
+
+    @staticmethod
+    def _gradient_shares(total: list, physics: list) -> dict:
+        """Norms of the data and physics parts of the gradient (data = total - physics), the physics share
+        ``|g_p| / (|g_d| + |g_p|)`` and the cosine between the two."""
+        gp = torch.cat([g.reshape(-1).double() for g in physics])
+        gd = torch.cat([g.reshape(-1).double() for g in total]) - gp
+        nd, np_ = gd.norm(), gp.norm()
+        both = nd + np_
+        return {"grad_data": nd, "grad_physics": np_,
+                "grad_share": np_ / both if both > 0 else both,
+                "grad_cos": (gd @ gp) / (nd * np_) if nd * np_ > 0 else nd * 0}
 
     def _check_finite(self, what: str, value: torch.Tensor, parts: dict | None = None) -> None:
         bad = torch.tensor([0.0 if bool(torch.isfinite(value)) else 1.0], device=self.device)
@@ -196,10 +288,18 @@ class Trainer:
         o = self.loop
         traj, start = self.sampler.draw(o.batch_size, self.env.rank, self.env.world)
         win = gather_windows(self.train_trajs, traj, start, self.span).to(self.device, non_blocking=True)
-        loss, parts = self.loss_on(win)
+        terms = self.terms_on(win, self._draw_pool())
+        loss, parts = terms.total, terms.parts
         self._check_finite("loss", loss.detach(), parts)
         self.opt.zero_grad(set_to_none=True)
+        measure = terms.physics_part is not None and (self.step + 1) % o.log_every == 0
+        if measure:
+            trainable = [p for p in self.model.parameters() if p.requires_grad]
+            g_phys = self._physics_gradient(terms.physics_part, trainable)
         loss.backward()
+        if measure:
+            total = [torch.zeros_like(p) if p.grad is None else p.grad for p in trainable]
+            parts = parts | {k: v.detach() for k, v in self._gradient_shares(total, g_phys).items()}
         params = [p for p in self.model.parameters() if p.grad is not None]
         gn = torch.nn.utils.clip_grad_norm_(params, o.grad_clip if o.grad_clip > 0 else math.inf)
         self._check_finite("gradient norm", gn.detach(), parts)
@@ -207,6 +307,22 @@ class Trainer:
         self.sched.step()
         self.step += 1
         return {"loss": loss.detach(), **parts, "grad_norm": gn.detach()}
+
+    def _global_row(self, out: dict) -> dict:
+        """A log step's values over all ranks: the terms averaged, the shares of the summed objectives
+        (``sum_r share_r loss_r / sum_r loss_r``); the gradient entries are global already."""
+        row = {k: out[k] for k in STEP_KEYS + GRAD_KEYS if k in out}
+        if not self.env.enabled:
+            return row
+        shares = [k for k in STEP_KEYS if k.startswith("share_")]
+        plain = [k for k in STEP_KEYS if k not in shares]
+        vec = torch.stack([row[k].double() for k in plain] + [row[k].double() * row["loss"].double() for k in shares])
+        vec = all_reduce_sum(vec, self.env) / self.env.world
+        glob = dict(zip(plain + shares, vec))
+        total = glob["loss"]
+        for k in shares:
+            glob[k] = glob[k] / total if total > 0 else glob[k] * 0
+        return row | glob
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
@@ -236,7 +352,8 @@ class Trainer:
         state = dict(
             record, epoch=self.epoch, step=self.step,
             optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
-            rng=ckpt.capture_rng(self.sampler), best=dict(self.best), processor=self.processor.state_dict(),
+            rng=ckpt.capture_rng(self.sampler, self.pool_sampler), best=dict(self.best),
+            processor=self.processor.state_dict(), balance=self.objective.state_dict(),
             split={k: [int(i) for i in v] for k, v in self.split.items()}, data=data, T_in=self.loop.T_in,
         )
         ckpt.save_training_checkpoint(self.out / name, self.model, **state)
@@ -260,18 +377,26 @@ class Trainer:
             self.model.train()
             bar = tqdm(total=o.epochs * o.steps_per_epoch, initial=self.step, disable=self.quiet,
                        desc="train", unit="step", dynamic_ncols=True)
+            nk = len(STEP_KEYS)
             while self.epoch < o.epochs:
                 t0 = time.perf_counter()
-                sums = None
+                sums = torch.zeros(nk + len(GRAD_KEYS) + 1, dtype=torch.float64, device=self.device)
                 for _ in range(o.steps_per_epoch):
                     out = self.train_step()
-                    vec = torch.stack([out[k].double() for k in ("loss", "data", "strong", "weak", "grad_norm")])
-                    sums = vec if sums is None else sums + vec
+                    sums[:nk] += torch.stack([out[k].double() for k in STEP_KEYS])
+                    if GRAD_KEYS[0] in out:
+                        sums[nk:-1] += torch.stack([out[k].double() for k in GRAD_KEYS])
+                        sums[-1] += 1
                     bar.update(1)
-                    if log is not None and self.step % r.log_every == 0:
-                        log.scalars(self.step, {k: out[k] for k in ("loss", "data", "strong", "weak", "grad_norm")}
-                                    | {"lr": self.sched.get_last_lr()[0]})
-                means = (all_reduce_sum(sums, self.env) / (o.steps_per_epoch * self.env.world)).tolist()
+                    if self.step % r.log_every == 0:
+                        row = self._global_row(out)
+                        if log is not None:
+                            log.step(self.step, self.epoch + 1, row | {"lr": self.sched.get_last_lr()[0]})
+                step_sums = all_reduce_sum(sums[:nk].clone(), self.env) / (o.steps_per_epoch * self.env.world)
+                means = dict(zip(STEP_KEYS, step_sums.tolist()))
+                sums = sums.tolist()  # the gradient measurements are global already (all-reduced gradients)
+                if sums[-1]:
+                    means |= dict(zip(GRAD_KEYS, (v / sums[-1] for v in sums[nk:-1])))
                 self.epoch += 1
                 val = None
                 if (self.epoch % r.val_every == 0 or self.epoch == o.epochs) and self.has_validation:
@@ -279,7 +404,7 @@ class Trainer:
                 improved = val is not None and val < self.best["score"]
                 if improved:
                     self.best = {"score": val, "epoch": self.epoch}
-                last = dict(zip(("loss", "data", "strong", "weak", "grad_norm"), means))
+                last = dict(means)
                 last |= {"epoch": self.epoch, "step": self.step, "lr": self.sched.get_last_lr()[0],
                          "val_score": val, "best": self.best["score"] if math.isfinite(self.best["score"]) else None,
                          "seconds": time.perf_counter() - t0}

@@ -11,6 +11,10 @@
   replays the first pass: one fixed window per trajectory for the whole run. Nothing is cached here.)
 * :func:`gather_windows` cuts the drawn windows out of the in-memory trajectories.
 * :func:`load_split` reads the trajectories of each split with :mod:`pihamno.data`.
+* :func:`load_pool` reads an unlabeled pool: a dataset of the same PDE, parameters and grid whose
+  trajectories hold at least ``T_in`` frames (e.g. generated with ``frames = T_in``: the initial condition
+  and ``T_in - 1`` solver steps, no full run). Its windows are ``T_in`` frames, the model's inputs only;
+  they are scored with physics only.
 """
 
 from __future__ import annotations
@@ -88,13 +92,38 @@ class SplitData:
     """Trajectories of one run: ``train`` capped to the first ``train_frames`` frames, ``val`` whole.
 
     ``train``: (N_train, F_cap, n, n, n) float32; ``val``: (N_val, F, n, n, n) (empty when N_val = 0);
-    ``indices``: the split of :func:`split_trajectories`; ``meta``: the dataset attributes.
+    ``indices``: the split of :func:`split_trajectories`; ``meta``: the dataset attributes; ``pool``: the
+    unlabeled inputs (N_pool, F_pool, n, n, n) of :func:`load_pool`, or None.
     """
 
     train: torch.Tensor
     val: torch.Tensor
     indices: dict
     meta: dict
+    pool: torch.Tensor | None = None
+
+
+#: dataset attributes an unlabeled pool must share with the labeled data (the physics of both is one loss)
+POOL_MUST_MATCH = ("pde", "eps", "L", "dt", "S", "mass", "scheme", "n", "split", "mesh_hash", "element")
+
+
+def load_pool(path: str, meta: dict, T_in: int) -> torch.Tensor:
+    """All trajectories of the unlabeled pool ``path`` as (N_pool, F_pool, n, n, n) float32, checked against
+    the labeled data's attributes ``meta`` (:data:`POOL_MUST_MATCH`) and ``F_pool >= T_in``."""
+    from pihamno.data import dataset_shape, load_trajectories, read_metadata
+
+    pool_meta = read_metadata(path)
+    differ = [k for k in POOL_MUST_MATCH if k in meta and pool_meta.get(k) != meta.get(k)]
+    if differ:
+        k = differ[0]
+        raise InputError(f"[data] unlabeled {path!r} was made with other settings than the labeled data "
+                         f"({k} = {pool_meta.get(k)!r}, expected {meta.get(k)!r}); the pool must share the PDE, "
+                         "its parameters and the grid")
+    _, frames = dataset_shape(path, pool_meta)
+    if frames < T_in:
+        raise InputError(f"[data] unlabeled {path!r} has {frames} frames per trajectory; the model needs T_in = "
+                         f"{T_in} input frames (generate it with --frames {T_in})")
+    return torch.from_numpy(np.ascontiguousarray(load_trajectories(path)))
 
 
 def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int,

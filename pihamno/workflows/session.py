@@ -115,13 +115,16 @@ class Session:
             r = metrics[m.folder]
             rows.append({"model": m.label, "lambda": m.lam, "checkpoint": str(checkpoints[m.folder]),
                          "rel_l2_final": r["rollout"]["rel_l2_final"], "rel_l2_mean": r["rollout"]["rel_l2_mean"],
-                         "one_step": r["one_step"]["rel_l2_mean"], "test_trajectories": len(r["trajectories"])})
+                         "one_step": r["one_step"]["rel_l2_mean"], "test_trajectories": len(r["trajectories"]),
+                         **conservation(r, "pred")})
+        reference = conservation(metrics[MODELS[0].folder], "ref")
         summary = {"example": self.example.pde, "title": self.example.title, "scale": self.opts.scale,
                    "device": str(self.device),
                    "dataset": {"n": spec.n, "frames": spec.frames, "trajectories": spec.trajectories,
                                **spec.params.to_dict(), "ic": spec.ic_family, "split": spec.split or None,
                                "mesh": spec.mesh_file},
                    "physics": {"element": self.opts.element, "weak": self.opts.weak}, "models": rows,
+                   "reference": reference,
                    "files": files,
                    "rendering_note": rendering_note, "stage_seconds": dict(self.times),
                    "total_seconds": self.seconds}
@@ -130,16 +133,41 @@ class Session:
         return summary
 
 
+def conservation(metrics: dict, tag: str) -> dict:
+    """Mass drift and energy increases of the rollouts (``tag`` ``"pred"``) or the reference (``"ref"``) from an
+    evaluation's metrics: the mean over trajectories of max_f |m(f) - m(0)|, of the number of steps where the
+    free energy grows, and the largest relative growth over all trajectories (None where not computed)."""
+    mass, energy = metrics.get("mass") or {}, metrics.get("energy") or {}
+    pick = lambda d, k, stat: d[k][stat] if k in d else None  # noqa: E731
+    return {"mass_drift": pick(mass, f"max_drift_{tag}", "mean"),
+            "energy_increases": pick(energy, f"increase_count_{tag}", "mean"),
+            "energy_increase_max_rel": pick(energy, f"increase_max_rel_{tag}", "max")}
+
+
+def _conservation_cells(r: dict) -> str:
+    def num(v, width, fmt):
+        return f"{'-':>{width}}" if v is None else format(v, f">{width}{fmt}")
+
+    return (f"  {num(r.get('mass_drift'), 10, '.2e')}  {num(r.get('energy_increases'), 7, '.1f')} "
+            f"{num(r.get('energy_increase_max_rel'), 9, '.1e')}")
+
+
 def format_summary(s: dict) -> str:
-    """The printed table: rel-L2 of both models on the test trajectories, and the files written."""
+    """The printed table: rel-L2 of both models on the test trajectories, the mass drift and energy increases
+    of their rollouts and of the reference, and the files written."""
     d = s["dataset"]
     lines = [f"{s['title']}, {s['scale']} scale: n = {d['n']}, {d['trajectories']} trajectories x {d['frames']} frames, "
              f"dt = {d['dt']:g}; rollout rel-L2 on {s['models'][0]['test_trajectories']} test trajectories",
-             f"  {'model':<9} {'lambda':>6}  {'last frame':>17}  {'mean over frames':>16}  {'one-step':>8}"]
+             f"  {'model':<9} {'lambda':>6}  {'last frame':>17}  {'mean over frames':>16}  {'one-step':>8}  "
+             f"{'mass drift':>10}  {'E grows':>7} {'max rel':>9}"]
     for r in s["models"]:
         f, m = r["rel_l2_final"], r["rel_l2_mean"]
         lines.append(f"  {r['model']:<9} {r['lambda']:>6g}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  "
-                     f"{m['mean']:>16.4f}  {r['one_step']['mean']:>8.4f}")
+                     f"{m['mean']:>16.4f}  {r['one_step']['mean']:>8.4f}" + _conservation_cells(r))
+    if s.get("reference"):
+        lines.append(f"  {'reference':<9} {'':>6}  {'-':>17}  {'-':>16}  {'-':>8}" + _conservation_cells(s["reference"]))
+    lines.append("  mass drift: max over frames of |m(t) - m(0)|; E grows: steps where the free energy increases "
+                 "(mean per trajectory) and the largest relative increase")
     fl = s["files"]
     vtk, png = fl["vtk"], fl["png"]
     lines += ["  files:",
