@@ -94,7 +94,7 @@ def test_training_and_evaluation_apply_the_stored_projection(ch_data, tmp_path):
     assert state["processor"]["constraint"] == {"kind": "mass", "split": "kuhn", "L": 2.0}
     assert isinstance(load_trained(tmp_path / "run" / "last.pt").processor.constraint, MassProjection)
     metrics = evaluate_checkpoint(tmp_path / "run" / "last.pt", ch_data, tmp_path / "eval", trajectories="all",
-                                  device="cpu", quiet=True)
+                                  include_training=True, device="cpu", quiet=True)
     assert metrics["mass"]["rel_drift_max_pred"]["max"] <= 1e-6
     for key in ("increase_count_pred", "increase_max_pred", "increase_max_rel_pred", "increase_count_ref"):
         assert key in metrics["energy"]
