@@ -51,6 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtol", type=float, default=1e-10, help="solver tolerance on the relative step residual (default 1e-10)")
     p.add_argument("--preconditioner", choices=PRECONDITIONERS, default="auto", help="CG preconditioner (default auto)")
     p.add_argument("--workers", type=int, default=1, help="processes computing trajectories (default 1)")
+    p.add_argument("--device", default=None, metavar="DEV",
+                   help="run the torch solver on DEV (cuda, cuda:N or cpu), --batch trajectories at a time, in one "
+                   "process; frames agree with the default numpy solver to the solver tolerance (default: numpy)")
+    p.add_argument("--batch", type=int, default=8, help="trajectories solved together with --device (default 8)")
     p.add_argument("--out", required=True, metavar="PATH", help="output HDF5 file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output (and a mismatching partial file)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -81,12 +85,18 @@ def run(args: argparse.Namespace) -> int:
         ic_params=overrides, seed=args.seed, split=args.split, mesh_file=args.mesh, element=args.element,
         rtol=args.rtol, preconditioner=args.preconditioner,
     )
+    device = None
+    if args.device is not None:
+        from pihamno.device import resolve_device
+
+        device = resolve_device(args.device)
     t0 = time.perf_counter()
-    out = generate(spec, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet)
+    out = generate(spec, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet,
+                   device=device, batch=args.batch)
     where = spec.mesh_choice.describe()
     print(
         f"wrote {out}: {spec.trajectories} x {spec.frames} frames of {spec.n}^3 ({pde}, eps={params.eps:g}, L={params.L:g}, "
         f"dt={params.dt:g}, substeps={params.substeps}, S={params.S:g}, {where}, {spec.element}, ic={spec.ic_family}) "
-        f"in {time.perf_counter() - t0:.1f} s"
+        f"in {time.perf_counter() - t0:.1f} s{'' if device is None else f' (torch solver on {device})'}"
     )
     return 0

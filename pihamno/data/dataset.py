@@ -182,16 +182,44 @@ def _compute(index: int) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tr = simulate(spec.params, ops, u0, spec.frames, stepper=_WORKER["stepper"])
+    return _result(index, tr, caught)
+
+
+def _result(index: int, tr, caught, j=...) -> dict:
+    """What :func:`_commit` writes for trajectory ``index``: column ``j`` of a batched trajectory ``tr`` (or all of
+    a single one)."""
     return dict(
         index=index,
-        u=tr.u.astype(np.float32),
-        energy=tr.energy,
-        mass=tr.mass,
-        cg_iterations=tr.iterations.astype(np.int32),
-        solver_residual=tr.residual,
-        max_abs=float(tr.max_abs),
+        u=tr.u[j].astype(np.float32),
+        energy=tr.energy[j],
+        mass=tr.mass[j],
+        cg_iterations=tr.iterations[j].astype(np.int32),
+        solver_residual=tr.residual[j],
+        max_abs=float(tr.max_abs[j]),
         warnings=[str(w.message) for w in caught],
     )
+
+
+def _compute_on_device(spec: DatasetSpec, todo: list[int], device, batch: int):
+    """Yield the results of trajectories ``todo``, ``batch`` at a time, from the torch solver on ``device``
+    (:class:`fem.solvers_torch.TorchStepper`: the same scheme and tolerance; frames agree with the numpy solver's
+    to the solver tolerance, not bitwise)."""
+    from fem.assembly import assemble
+    from fem.solvers import simulate
+    from fem.solvers_torch import TorchStepper
+    from pihamno.data.initial_conditions import sample, trajectory_rng
+
+    ops = assemble(spec.mesh(), spec.element)
+    stepper = TorchStepper(spec.params, ops, spec.preconditioner, spec.rtol, device=device)
+    for i in range(0, len(todo), batch):
+        chunk = todo[i : i + batch]
+        u0 = np.stack([sample(spec.ic_family, trajectory_rng(spec.seed, k), spec.n, spec.params.L, spec.ic_params)
+                       for k in chunk])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper, dtype=np.float32)
+        for j, k in enumerate(chunk):
+            yield _result(k, tr, caught, j)
 
 
 # --------------------------------------------------------------------------------------------- writer
@@ -280,17 +308,26 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     on_commit=None,
+    device=None,
+    batch: int = 8,
 ) -> Path:
     """Write the dataset ``spec`` to ``out`` (resuming ``<out>.partial`` if present); returns ``out``.
 
     ``workers > 1`` computes trajectories in that many processes (each assembles once); this process writes.
-    ``on_commit(index)`` is called after each trajectory is committed (progress hooks, tests).
+    ``device`` (``"cuda"``, ``"cpu"``, a torch.device) runs the torch solver there instead, ``batch``
+    trajectories at a time in this process (:mod:`fem.solvers_torch`). ``on_commit(index)`` is called after
+    each trajectory is committed (progress hooks, tests).
     """
     from fem.assembly import mesh_key
 
     out = Path(out)
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be an integer >= 1, got {workers!r}")
+    if device is not None and workers > 1:
+        raise InputError("workers > 1 runs the numpy solver in several processes; with a device the torch solver "
+                         "batches trajectories in one process (use batch instead)")
+    if not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise InputError(f"batch must be an integer >= 1, got {batch!r}")
     check_output(out, overwrite)
     pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
     if workers > 1:
@@ -325,7 +362,10 @@ def generate(
             on_commit(result["index"])
 
     try:
-        if todo and workers == 1:
+        if todo and device is not None:
+            for result in _compute_on_device(spec, todo, device, int(batch)):
+                commit(result)
+        elif todo and workers == 1:
             _setup(spec)
             for i in todo:
                 commit(_compute(i))
