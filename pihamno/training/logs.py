@@ -14,7 +14,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 _NOTED = False  # the TensorBoard note is given once per process
 
-COLUMNS = ["epoch", "step", "lr", "loss", "data", "strong", "weak", "grad_norm", "val_score", "best", "seconds"]
+COLUMNS = ["epoch", "step", "lr", "loss", "data", "strong", "weak", "grad_norm", "val_score", "val_one_step", "best", "seconds"]
 
 
 class MetricsLog:
@@ -57,7 +57,8 @@ class MetricsLog:
         """Append one epoch row (keys from :data:`COLUMNS`; missing ones left empty)."""
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, COLUMNS).writerow({k: _fmt(row.get(k)) for k in COLUMNS})
-        self.scalars(int(row["step"]), {k: row.get(k) for k in ("loss", "data", "strong", "weak", "val_score")}, "epoch")
+        self.scalars(int(row["step"]), {k: row.get(k) for k in ("loss", "data", "strong", "weak", "val_score", "val_one_step")},
+                     "epoch")
 
     def close(self) -> None:
         if self.writer is not None:

@@ -36,8 +36,9 @@ def cosine_warmup(total_steps: int, warmup_steps: int = 0, min_ratio: float = 0.
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0, total_steps: int = 1,
                     warmup_steps: int = 0, min_lr_ratio: float = 0.0):
     """AdamW on the model's trainable parameters and its per-step schedule (module formula):
-    ``(torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR)``."""
+    ``(torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR)``. Fused (one kernel) when the parameters are on CUDA."""
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    fused = bool(params) and all(p.is_cuda for p in params)  # one kernel per step on CUDA
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **({"fused": True} if fused else {}))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_warmup(total_steps, warmup_steps, min_lr_ratio))
     return opt, sched
