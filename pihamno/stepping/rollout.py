@@ -66,14 +66,17 @@ def _stream(model, processor, given, frames, bf16, channels_last):
         yield f, window[:, -1]
 
 
-def inference_model(model: torch.nn.Module, compile: bool = False, cudagraphs: bool = True) -> torch.nn.Module:
+def inference_model(model: torch.nn.Module, compile: bool = False, cudagraphs: bool = True,
+                    backend: str = "inductor") -> torch.nn.Module:
     """``model`` in eval mode, ``torch.compile``-d when ``compile`` (static shapes; ``mode="reduce-overhead"``, i.e.
-    CUDA graphs, on CUDA when ``cudagraphs``). Compiling HAMNO takes about a minute; it pays for long rollouts."""
+    CUDA graphs, on CUDA when ``cudagraphs``; ``backend="eager"`` only traces, e.g. to check a CPU run for graph
+    breaks without a C++ build). Compiling HAMNO takes about a minute; it pays for long rollouts."""
     model = model.eval()
     if not compile:
         return model
     cuda = next(model.parameters()).device.type == "cuda"
-    return torch.compile(model, dynamic=False, mode="reduce-overhead" if cuda and cudagraphs else None)
+    mode = "reduce-overhead" if cuda and cudagraphs and backend == "inductor" else None
+    return torch.compile(model, dynamic=False, mode=mode, backend=backend)
 
 
 @torch.no_grad()
