@@ -163,7 +163,7 @@ def plot(report: dict, path: Path) -> bool:
     groups = {}
     for r in rows:
         if "frames_per_s" in r:
-            kind = "surrogate" if r["method"].startswith("surrogate") else f"FEM solver ({r['device']})"
+            kind = "surrogate" if r["method"].startswith("surrogate") else f"FEM solver ({r['device']}, {r['backend']})"
             groups.setdefault(kind, []).append(r)
     for kind, rs in groups.items():
         rs.sort(key=lambda r: r["frames_per_s"])
@@ -195,6 +195,9 @@ def main(argv=None) -> int:
     ap.add_argument("--compile-backend", default=None, help="torch.compile backend (default inductor; eager on the CPU)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default torch's; 1 with --tiny)")
     ap.add_argument("--plot", action="store_true", help="write speed_accuracy.png from the accuracy section")
+    ap.add_argument("--rollout-cases", nargs="+", default=None, metavar="N:BATCH:VARIANT",
+                    help="replace the rollout cases, e.g. 32:1:fp32 32:8:fp32 (variants: fp32, bf16, compiled, "
+                    "'bf16 + compiled')")
     args = ap.parse_args(argv)
 
     dev = torch.device(args.device or "cuda")
@@ -202,7 +205,9 @@ def main(argv=None) -> int:
         ap.error("CUDA is not available here: pass --device cpu (with --tiny for the CI-sized run)")
     if args.threads or args.tiny:
         torch.set_num_threads(args.threads or 1)
-    sizes = TINY if args.tiny else FULL
+    sizes = dict(TINY if args.tiny else FULL)
+    if args.rollout_cases:
+        sizes["rollout_cases"] = [(int(c.split(":")[0]), int(c.split(":")[1]), c.split(":", 2)[2]) for c in args.rollout_cases]
     budget = args.budget or (50.0 if args.tiny else 450.0)
     backend = args.compile_backend or ("inductor" if dev.type == "cuda" else "eager")
     out = Path(args.out)

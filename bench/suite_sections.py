@@ -422,7 +422,7 @@ def accuracy(ctx: Context) -> dict:
         err = rel_l2(final.cpu(), last, w).mean()
         ctx.sync()
         sec = time.perf_counter() - t0
-        rows.append({"method": f"surrogate {label}", "device": str(ctx.device), "batch": B,
+        rows.append({"method": f"surrogate {label}", "device": str(ctx.device), "backend": "torch", "batch": B,
                      "frames_per_s": B * (F - T) / sec, "rel_l2_last": float(err)})
     params = PDEParams.from_dict(meta)
     ops = assemble(MeshChoice.from_attrs(meta).build(n, params.L), meta.get("element") or "P1")
@@ -443,7 +443,7 @@ def accuracy(ctx: Context) -> dict:
             sec = time.perf_counter() - t0
             err = rel_l2(torch.from_numpy(tr.u[:, -1]).float(), last[:batch], w).mean()
             rows.append({"method": f"FEM solver dt x {k}", "device": "cpu" if where == "numpy" else str(ctx.device),
-                         "batch": batch, "frames_per_s": batch * (F - 1) / sec, "rel_l2_last": float(err)})
+                         "backend": where, "batch": batch, "frames_per_s": batch * (F - 1) / sec, "rel_l2_last": float(err)})
     notes.append(f"{data}: {B} trajectories x {F} frames at n = {n}; frames/s counts the dataset's frames covered "
                  f"(the solver at dt x k makes one step per k frames); rel-L2 of the last frame against the dataset")
     return {"rows": rows, "notes": notes}

@@ -293,12 +293,16 @@ def apply_correction(ec, Rhs, be):
         if len(sel):
             zR[sel] = _eval_lines(Zh, ec, d, be)[lines[sel, 1], lines[sel, 2], lines[sel, 3]]
     yw = be.lu_solve(ec.lu, ec.D @ zR) / ec.W_R
-    Yh = be.zeros((n, n, n, B), Rhs)
+    Yh = None
     for d, sel in enumerate(ec.on_axis):
         if len(sel):
             Lv = be.zeros((nf, nf, n, B), Rhs)
             Lv[lines[sel, 1], lines[sel, 2], lines[sel, 3]] = yw[sel]
-            Yh += _spread_lines(Lv, ec, d, be)
+            part = _spread_lines(Lv, ec, d, be)
+            if Yh is None:
+                Yh = part
+            else:
+                Yh += part
     Yh *= inv
     Zh -= Yh
     return be.idctn(Zh).reshape(n**3, B)

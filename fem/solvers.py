@@ -101,9 +101,10 @@ def pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter, where=np.
     its = 0 * (bnorm > 0)  # integer zeros (B,) on either backend
     for _restart in range(3):
         r = b - apply_A(x)
-        active = wnorm(r) > target
+        rnorm = wnorm(r)
+        active = rnorm > target
         if not active.any():
-            return x, its, wnorm(r) / where(bnorm > 0, bnorm, 1.0), r
+            return x, its, rnorm / where(bnorm > 0, bnorm, 1.0), r
         if x is x0:
             x = x0 + 0.0  # CG updates x in place; the caller's x0 stays as it was
         z = precond(r)
