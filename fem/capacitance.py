@@ -164,23 +164,33 @@ def _band_greens(inv_symbol: np.ndarray, F: np.ndarray, Fm: np.ndarray, Im: np.n
 
 
 # --------------------------------------------------------------------------------------------- probing A - P
-def _probe_band(apply_D, n: int, w: int, candidates: np.ndarray, scale: float, chunk: int = 27):
+def _probe_band(apply_D, n: int, w: int, candidates: np.ndarray, scale: float, chunk: int = 8):
     """Band rows R (sorted flat indices) and D_RR (CSR) of the symmetric ``D = A - P`` from coloured probes of
-    the candidate columns; None when D has rows outside the candidates."""
+    the candidate columns; None when D has rows outside the candidates. Keeps only the candidate rows of the
+    probes (memory ``|candidates| (2w+1)^3``, not ``n^3 (2w+1)^3``)."""
     N, q = n**3, 2 * w + 1
     ijk = np.stack(np.unravel_index(candidates, (n, n, n)), axis=1)
     colour = (ijk[:, 0] % q) * q * q + (ijk[:, 1] % q) * q + ijk[:, 2] % q
-    Y = np.zeros((N, q**3))
+    outside = np.ones(N, dtype=bool)
+    outside[candidates] = False
+    Yc = np.zeros((len(candidates), q**3))  # the probes' values in the candidate rows
+    out_max = top = 0.0
     for c0 in range(0, q**3, chunk):
         cols = np.arange(c0, min(c0 + chunk, q**3))
         X = np.zeros((N, len(cols)))
         sel = (colour >= cols[0]) & (colour <= cols[-1])
         X[candidates[sel], colour[sel] - cols[0]] = 1.0
-        Y[:, cols] = apply_D(X)
-    tol = 1e-11 * max(scale, np.abs(Y).max())
-    R = np.flatnonzero(np.abs(Y).max(axis=1) > tol)
-    if R.size == 0 or not np.isin(R, candidates).all():
+        Y = apply_D(X)
+        Yc[:, cols] = Y[candidates]
+        out_max, top = max(out_max, float(np.abs(Y[outside]).max(initial=0.0))), max(top, float(np.abs(Y).max()))
+    tol = 1e-11 * max(scale, top)
+    if out_max > tol:
         return None
+    R = candidates[np.abs(Yc).max(axis=1) > tol]
+    if R.size == 0:
+        return None
+    row_of = np.full(N, -1)  # flat node index -> row of Yc
+    row_of[candidates] = np.arange(len(candidates))
     pos = np.full(N, -1)
     pos[R] = np.arange(len(R))
     rij = np.stack(np.unravel_index(R, (n, n, n)), axis=1)
@@ -192,7 +202,7 @@ def _probe_band(apply_D, n: int, w: int, candidates: np.ndarray, scale: float, c
         j = np.where(ok, np.ravel_multi_index(tuple(np.clip(jc, 0, n - 1).T), (n, n, n)), 0)
         ok &= pos[j] >= 0
         jcol = (jc[ok, 0] % q) * q * q + (jc[ok, 1] % q) * q + jc[ok, 2] % q
-        v = Y[R[ok], jcol]
+        v = Yc[row_of[R[ok]], jcol]
         keep = np.abs(v) > tol
         rows.append(np.flatnonzero(ok)[keep])
         cols.append(pos[j[ok]][keep])

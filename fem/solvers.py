@@ -79,11 +79,12 @@ def pcg(apply_A, b: np.ndarray, x0: np.ndarray, precond, weights: np.ndarray, rt
     ``(x, iterations (B,), relative residual (B,))``; raises :class:`ConvergenceError` after ``maxiter``.
     """
     x, its, rel, _ = pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter)
-    return x, its, rel
+    return (x.copy() if x is x0 else x), its, rel
 
 
 def pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter, where=np.where):
-    """:func:`pcg` that also returns the final true residual ``b - A x`` (N, B): ``(x, its, rel, r)``.
+    """:func:`pcg` that also returns the final true residual ``b - A x`` (N, B): ``(x, its, rel, r)``; ``x`` is
+    ``x0`` itself when ``x0`` already meets the tolerance.
 
     Written with operations numpy arrays and torch tensors share; ``where`` is ``np.where`` or ``torch.where``
     (:mod:`fem.solvers_torch` runs it on torch).

@@ -168,9 +168,8 @@ class Trainer:
         if self.compile:
             self.net = torch.compile(self.net)
         self._weights = None
-        self._guard: list = []  # (epoch, step, loss, grad norm, parts) of the steps not checked yet
+        self._guard: list = []  # (epoch, step, what, value, parts) of the steps not checked yet
         self._windows: list = []  # the rest of the epoch's drawn windows (traj, start) on the device
-        self._validations = 0
 
     def _warn(self, msg: str) -> None:
         if not self.quiet:
@@ -197,10 +196,11 @@ class Trainer:
         return self._weights
 
     # ------------------------------------------------------------------ one step
-    def _predict(self, window: torch.Tensor) -> torch.Tensor:
+    def _predict(self, window: torch.Tensor, net: torch.nn.Module | None = None) -> torch.Tensor:
+        """One model step with the run's switches: ``net`` (default the training network) on ``window``."""
         if self.channels_last:
             window = window.contiguous(memory_format=torch.channels_last_3d)
-        return predict_next(self.net, self.processor, window, bf16=self.bf16)
+        return predict_next(self.net if net is None else net, self.processor, window, bf16=self.bf16)
 
     def loss_on(self, win: torch.Tensor):
         """Objective on windows (B, span, n, n, n): unroll ``pushforward`` steps, score the next one."""
@@ -312,16 +312,11 @@ class Trainer:
                 for a, b in even_batches(len(traj), self.val_batch):
                     win = gather_windows(self.val_trajs, traj[a:b], start[a:b], T + 1).to(self.device)
                     with torch.inference_mode():
-                        add(rel_l2(self._predict_eval(win[:, :T]), win[:, T], self.weights))
+                        add(rel_l2(self._predict(win[:, :T], self.model), win[:, T], self.weights))
         finally:
             self.model.train()
         all_reduce_sum(acc, self.env)
         return float(acc[0] / acc[1])
-
-    def _predict_eval(self, window: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            window = window.contiguous(memory_format=torch.channels_last_3d)
-        return predict_next(self.model, self.processor, window, bf16=self.bf16)
 
     def _scheduled_validation(self) -> tuple[float | None, float | None]:
         """This epoch's validation on the schedule (module docstring): ``(score that may choose best.pt, one-step
