@@ -69,7 +69,7 @@ FULL = dict(
     accuracy_traj=8, accuracy_dt_factors=[1, 2, 4, 8], test_timeout=150,
 )
 TINY = dict(
-    n=8, batch=2, model=dict(width=4, modes=2, width_q=4, n_layers=1), gen_traj=3, gen_frames=8, train_steps=3,
+    n=8, batch=2, model=dict(width=4, modes=2, width_q=4, n_layers=1), gen_traj=3, gen_frames=9, train_steps=3,
     train_budget=5, compile_budget=10, rollout_cases=[(8, 2, "compiled"), (8, 1, "fp32"), (8, 2, "fp32"), (8, 2, "bf16")],
     rollout_steps=3, rollout_budget=3, solver_n=[8], cpu_solver_n=[8], solver_batch=2, solver_steps=2,
     solver_budget=2, scaling_n=[8], scaling_max_batch=2, scaling_steps=1, scaling_budget=2,
@@ -140,7 +140,7 @@ def markdown(report: dict) -> str:
            f"torch {env['torch']}, Python {env['python']}, {env['cpu_count']} CPUs, {'tiny' if report['tiny'] else 'full'} sizes, "
            f"{report['seconds']:.0f} s of a {report['budget']:.0f} s budget. Ratios compare rows of this run only.", ""]
     for name, part in report["sections"].items():
-        out += [f"## {name}", "", *(part.get("doc", "").splitlines()[:1]), ""]
+        out += [f"## {name}", "", " ".join(part.get("doc", "").split("\n\n")[0].split()), ""]
         for key in ("rows", "vs_solver"):
             if key in part:
                 out += _table(part[key]) + [""]

@@ -355,8 +355,9 @@ def _data_step(ctx: Context, model, opt, B: int, n: int):
 
 
 def scaling(ctx: Context) -> dict:
-    """Training step (forward, backward, AdamW) of the paper-size HAMNO at larger n, doubling the batch until
-    it does not fit; bf16 autocast on CUDA. Data loss only (assembling the physics at n = 128 takes minutes)."""
+    """Training step (forward, backward, AdamW) of the run's HAMNO (paper size unless --tiny) at larger n, doubling
+    the batch until it does not fit; bf16 autocast on CUDA. Data loss only (assembling the physics at n = 128
+    takes minutes)."""
     from pihamno.models import build_model
     from pihamno.training.optim import build_optimizer
 
