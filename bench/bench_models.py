@@ -4,6 +4,7 @@
     python bench/bench_models.py --device cpu --repeats 2 --models fno hamno
     python bench/bench_models.py --device cuda --scaling --bf16 --compile   # + HAMNO at n = 32, 64, 128
     python bench/bench_models.py --device cpu --models hamno --scaling --scaling-n 32 --channels-last
+    python bench/bench_models.py --spectral --threads 1 --repeats 6   # fft branch: corner slices vs flat index
 
 Each model is built at its default (paper-sized) configuration and trained for one step on a random batch
 ``(batch, 5, n, n, n)``: ``loss = mean(model(u)^2)``, ``loss.backward()``. Time is the median of ``--repeats``
@@ -16,6 +17,12 @@ memory figure is not polluted by the others:
 * CPU: growth of the process's peak resident set (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) across the
   steps -- everything the step touched (tensors, allocator caches, oneDNN workspaces); ``tracemalloc`` does
   not see torch's allocations. Coarser than the CUDA figure, comparable between models of one run.
+
+``--spectral`` compares, in one process with interleaved steps, HAMNO (default size) with the fft spectral
+convolution as it is -- kept modes gathered and scattered by flat index (``SpectralConv3d._fft``) -- against the
+corner-by-corner slicing it replaced (:func:`legacy_fft`, kept here as the reference): the forward outputs must
+be bit-identical, and it prints the step times, their ratio and the bytes allocated during ``backward()``
+(torch profiler: positive self allocations, tensor memory).
 
 Ratios are against FNO measured in the same run. ``--scaling`` adds HAMNO at n = 32, 64, 128 (``--scaling-n``) in
 float32, and with ``--bf16`` (bf16 autocast; spectral layers stay float32) and/or ``--compile``
@@ -82,6 +89,98 @@ def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup
     return params, statistics.median(times), mem
 
 
+def legacy_fft(self, x, size_in, size_out):
+    """The fft branch of ``SpectralConv3d`` before the flat-index gather/scatter: each of the four corners sliced
+    out of the spectrum and copied into a zero spectrum. Its backward allocates a spectrum-sized zero buffer per
+    corner slice and a spectrum-sized clone per corner copy. Band truncation only (the default)."""
+    import torch
+
+    from pihamno.models.layers.spectral import _float32
+    from pihamno.models.layers.transforms import fft_mode_caps
+
+    modes = tuple(min(m, c) for m, c in zip(self.modes, fft_mode_caps(size_in, size_out)))
+    small = tuple(min(i, o) for i, o in zip(size_in, size_out))
+    (m0, m1, m2), (M0, M1, _) = modes, self.modes
+    corners = []
+    for idx, (neg0, neg1) in enumerate(((False, False), (True, False), (False, True), (True, True))):
+        if (neg0 and small[0] == 1) or (neg1 and small[1] == 1):
+            continue
+        spec = (slice(-m0, None) if neg0 else slice(0, m0), slice(-m1, None) if neg1 else slice(0, m1), slice(0, m2))
+        wts = (slice(M0 - m0, M0) if neg0 else slice(0, m0), slice(M1 - m1, M1) if neg1 else slice(0, m1), slice(0, m2))
+        corners.append((idx, spec, wts))
+    X = torch.fft.rfftn(x, dim=(-3, -2, -1), norm="forward")
+    W = torch.view_as_complex(_float32(self.weight))
+    Y = X.new_zeros(x.shape[0], self.out_channels, size_out[0], size_out[1], size_out[2] // 2 + 1)
+    Xc = torch.stack([X[(..., *spec)] for _, spec, _ in corners])
+    Wc = torch.stack([W[(idx, ..., *wts)] for idx, _, wts in corners])
+    Yc = torch.einsum("cbixyz,cioxyz->cboxyz", Xc, Wc)
+    for c, (_, spec, _) in enumerate(corners):
+        Y[(..., *spec)] = Yc[c]
+    return torch.fft.irfftn(Y, s=size_out, dim=(-3, -2, -1), norm="forward")
+
+
+def spectral_comparison(n: int, batch: int, device: str, repeats: int, warmup: int) -> None:
+    """HAMNO steps with :func:`legacy_fft` and with the current fft branch, interleaved (module docstring)."""
+    import torch
+
+    from pihamno.models import build_model
+    from pihamno.models.layers.spectral import SpectralConv3d
+
+    torch.manual_seed(0)
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    model = build_model("hamno").to(dev)
+    u = torch.randn(batch, model.T_in, n, n, n, device=dev)
+    current = SpectralConv3d._fft
+    variants = {"corner slices (before)": legacy_fft, "flat index (now)": current}
+
+    def step():
+        loss = model(u).square().mean()
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+
+    def backward_bytes():
+        from torch.profiler import ProfilerActivity, profile
+
+        loss = model(u).square().mean()
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+        with profile(activities=acts, profile_memory=True) as prof:
+            loss.backward()
+        model.zero_grad(set_to_none=True)
+        attr = "self_device_memory_usage" if dev.type == "cuda" else "self_cpu_memory_usage"
+        return sum(max(0, getattr(e, attr, 0) or 0) for e in prof.key_averages())
+
+    outputs, times, mem = {}, {k: [] for k in variants}, {}
+    try:
+        for name, fn in variants.items():
+            SpectralConv3d._fft = fn
+            with torch.no_grad():
+                outputs[name] = model(u)
+            mem[name] = backward_bytes() / 2**20
+        for r in range(warmup + repeats):
+            for name, fn in variants.items():
+                SpectralConv3d._fft = fn
+                sync()
+                t0 = time.perf_counter()
+                step()
+                sync()
+                if r >= warmup:
+                    times[name].append(time.perf_counter() - t0)
+    finally:
+        SpectralConv3d._fft = current
+    before, now = variants
+    same = torch.equal(outputs[before], outputs[now])
+    print(f"# HAMNO (default size) forward+backward, n = {n}, batch {batch}, {device}, {torch.get_num_threads()} "
+          f"threads, median of {repeats} interleaved steps after {warmup} warm-up; forward outputs bit-identical: {same}")
+    print("# backward MiB: bytes allocated during loss.backward() (profiler, positive self allocations)\n")
+    print("| spectral fft branch | step time | ratio | backward MiB | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    t_ref = statistics.median(times[before])
+    for name in variants:
+        t = statistics.median(times[name])
+        print(f"| {name} | {t * 1e3:.0f} ms | {t / t_ref:.3f} | {mem[name]:.0f} | {mem[name] / mem[before]:.3f} |")
+
+
 def _child(queue, args):
     try:
         queue.put(_step_stats(*args))
@@ -122,6 +221,8 @@ def main(argv=None) -> int:
     p.add_argument("--bf16", action="store_true", help="with --scaling: add bf16-autocast runs")
     p.add_argument("--compile", action="store_true", help="with --scaling: add torch.compile runs")
     p.add_argument("--channels-last", action="store_true", help="with --scaling: add channels_last_3d runs")
+    p.add_argument("--spectral", action="store_true",
+                   help="only compare HAMNO steps with the old corner-sliced fft branch and the current one")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -130,6 +231,9 @@ def main(argv=None) -> int:
     cuda = device.startswith("cuda")
     repeats = args.repeats or (10 if cuda else 2)
     warmup = args.warmup if args.warmup is not None else (3 if cuda else 1)
+    if args.spectral:
+        spectral_comparison(args.n, args.batch, device, repeats, warmup)
+        return 0
     names = args.models or available_models()
     names = ["fno"] + [m for m in names if m != "fno"]
     unknown = [m for m in names if m not in available_models()]

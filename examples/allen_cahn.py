@@ -6,8 +6,8 @@ Settings at the default size (n = 16, 41 frames; ``--scale paper`` uses the pape
 n 32, 101 frames instead):
 
 * eps = 0.1, L = 2 -- the paper's. The interface (width sqrt(2) eps = 0.14) spans about one cell of the
-  h = 0.133 grid; a shrinking sphere still follows R^2 = R0^2 - 4t to a few per cent of R over the
-  first 0.05 time units at this n.
+  h = 0.133 grid; a shrinking sphere loses area at d(R^2)/dt = -3.54 to -3.68 (R0 = 0.5-0.8) instead of the
+  sharp-interface law's -4, mostly for lack of resolution (-3.96 at n = 32; examples/README.md).
 * dt = 1e-3 between frames -- ten times the paper's 1e-4, so that the interfaces move visibly in 40
   frames (t = 0.04: about 10% of the nodes change phase and the interface area drops by a third). It is
   also the scheme step (one step per frame: the physics loss vanishes on the data); dt / eps^2 = 0.1, and

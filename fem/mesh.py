@@ -18,6 +18,9 @@ Splits of each grid cell:
 * ``five`` -- 5 tetrahedra (a central one and four corners), mirrored in alternate cells
   (parity of i + j + k) so that the faces between cells match.
 
+P2 elements on a split use the vertex grid of half the resolution at odd n (:func:`structured_vertices`), so
+that their quadratic dofs are grid nodes and grid samples carry them exactly.
+
 All cells are returned positively oriented (det[x1-x0, x2-x0, x3-x0] > 0).
 
 Example:
@@ -137,6 +140,22 @@ def cube_mesh(n: int, L: float = 1.0, split: str = "kuhn") -> skfem.MeshTet:
         even = (ci + cj + ck) % 2 == 0
         t = np.concatenate([tets(_FIVE_EVEN, even), tets(_FIVE_ODD, ~even)], axis=1)
     return skfem.MeshTet(p, _orient(p, t).astype(np.int64))
+
+
+def structured_vertices(n: int, element: str = "P1") -> int:
+    """Nodes per side of the structured mesh that carries ``element`` on the n^3 node grid.
+
+    P1: ``n`` (the mesh nodes are the grid). P2 at odd n: ``(n + 1) / 2``, the vertex grid of spacing 2h, whose
+    quadratic dofs (vertices and edge midpoints) are grid nodes: all n^3 of them for ``kuhn`` (every face
+    and cell diagonal of the split has its midpoint on the grid: a bijection), all but the (n - 1)^3 / 8 cell
+    centres for ``five`` (no cell diagonal). So grid samples of a P2 solution carry its dofs exactly.
+    P2 at even n has no such mesh: it is then ``n`` (P2 on the grid mesh, whose edge midpoints lie between
+    grid nodes; datasets refuse it, the physics loss accepts it with an interpolation floor).
+
+    >>> structured_vertices(9), structured_vertices(9, "P2"), structured_vertices(8, "P2")
+    (9, 5, 8)
+    """
+    return (n + 1) // 2 if element == "P2" and n % 2 == 1 else n
 
 
 def check_tetrahedra(p: np.ndarray, t: np.ndarray, source: str = "mesh", rel_tol: float = 1e-10) -> None:
@@ -277,10 +296,12 @@ class MeshChoice:
         """True for a mesh file, False for a structured split."""
         return self.file is not None
 
-    def build(self, n: int, L: float) -> skfem.MeshTet:
-        """The mesh: ``cube_mesh(n, L, split)`` on the n^3 grid, or the file (its cube side checked against L)."""
+    def build(self, n: int, L: float, element: str = "P1") -> skfem.MeshTet:
+        """The mesh that carries ``element`` on the n^3 grid: the file (its cube side checked against L), or the
+        structured split of :func:`structured_vertices` ``(n, element)`` nodes per side (the n^3 grid itself
+        for P1; the ((n + 1)/2)^3 vertex grid for P2 at odd n, whose P2 dofs are grid nodes)."""
         if self.file is None:
-            return cube_mesh(n, L, self.split)
+            return cube_mesh(structured_vertices(n, element), L, self.split)
         mesh = load_mesh(self.file)
         check_cube_side(mesh, L, f"mesh file {self.file!r}")
         return mesh

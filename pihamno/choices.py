@@ -12,9 +12,9 @@ from typing import Literal, get_args
 
 from fem.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS, Element, MassKind, Preconditioner, Split
 
-__all__ = ["DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "PRECONDITIONERS", "SPLITS", "VAL_METRICS",
-           "WEAK_KINDS", "DataLoss", "Element", "MassKind", "Normalization", "Preconditioner", "Split", "ValMetric",
-           "WeakKind"]
+__all__ = ["DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "OPTIMIZERS", "PRECONDITIONERS", "SPLITS",
+           "VAL_METRICS", "WEAK_KINDS", "DataLoss", "Element", "MassKind", "Normalization", "Optimizer", "Preconditioner",
+           "Split", "ValMetric", "WeakKind"]
 
 #: weak residual of the physics loss (:class:`pihamno.physics.PhysicsLoss`)
 WeakKind = Literal["assembled", "element_local"]
@@ -31,3 +31,7 @@ DATA_LOSSES: tuple[str, ...] = get_args(DataLoss)
 #: validation score that selects best.pt (:class:`pihamno.training.Trainer`)
 ValMetric = Literal["rollout", "one_step"]
 VAL_METRICS: tuple[str, ...] = get_args(ValMetric)
+
+#: optimiser (:func:`pihamno.training.optim.build_optimizer`): AdamW (decoupled weight decay) or Adam (coupled)
+Optimizer = Literal["adamw", "adam"]
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)

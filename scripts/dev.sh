@@ -7,8 +7,9 @@
 #
 # Setup is idempotent: a virtual environment in .venv with the CPU build of torch (torch==2.13.0, which
 # these machines serve from a local wheel; install it before anything that depends on torch, or pip may
-# pull a multi-GB CUDA build), pihamno itself in editable mode with its test extra, and -- when run as root
-# on Debian and missing -- the Mesa EGL libraries PyVista needs to render off-screen without an X server.
+# pull a multi-GB CUDA build), pihamno itself in editable mode with its test and distributed (Dask) extras,
+# and -- when run as root on Debian and missing -- the Mesa EGL libraries PyVista needs to render off-screen
+# without an X server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 task="${1:-test}"; shift || true
@@ -40,8 +41,8 @@ setup_python() {
     stamp="$VENV/.pihamno-installed"
     if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         echo "[setup] installing pihamno and its dependencies"
-        "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
-        "$VENV/bin/python" -c "import pihamno, fem, torch, skfem, meshio, h5py, pyvista" 
+        "$VENV/bin/pip" install -q --disable-pip-version-check -e ".[test,distributed]" 2>&1 | grep -v "^WARNING: Location" || true
+        "$VENV/bin/python" -c "import pihamno, fem, torch, skfem, meshio, h5py, pyvista, distributed"
         touch "$stamp"
     fi
 }

@@ -39,7 +39,40 @@ def test_fresh_dataset_passes_every_check(datasets, capsys, pde):
     assert status["mass drift"] == ("ok" if pde == "ch" else "info")
     residual = next(c for c in rep["checks"] if c["name"] == "residual")
     assert residual["value"] < 1e-4  # float32 frames: ~1e-6..1e-5 (the rounding floor), far from O(1)
+    assert rep["physics_loss_floor"] == [] and "physics-loss floor" not in table
+    assert "0 non-finite values in 2 trajectories checked" in table
     print(table)
+
+
+@pytest.mark.parametrize("pde, extra", [("ch", ["--element", "P2", "--n", "9"]),
+                                        ("sh", ["--element", "P2", "--n", "9", "--split", "five"]),
+                                        ("ch", ["--mesh", "meshes/cube_gmsh_h0.5_L2.msh", "--n", "9"])])
+def test_p2_and_mesh_file_data_pass_the_residual_check(tmp_path, capsys, pde, extra):
+    """P2 data on the vertex grid and mesh-file data sampled on a grid that determines the mesh's dofs are exact:
+    their residual is checked (not just reported), like P1 grid data, and so is CH's mass."""
+    out = tmp_path / "d.h5"
+    assert run(capsys, "generate", "--pde", pde, *SMALL[2:], *extra, "--out", out)[0] == 0
+    code, text, _ = run(capsys, "check-data", out, "--json")
+    rep = json.loads(text)
+    status = {c["name"]: c["status"] for c in rep["checks"]}
+    assert code == 0 and status["residual"] == "ok" and status["energy"] == "ok", rep["checks"]
+    assert status["mass drift"] == ("ok" if pde == "ch" else "info") and rep["physics_loss_floor"] == []
+
+
+def test_floors_are_stated_where_the_loss_cannot_vanish(datasets, tmp_path, capsys):
+    """A mesh file with more dofs than grid nodes (718 > 8^3), and P2 test functions on P1 frames: check-data
+    states the floor of the physics loss in the JSON report and the table."""
+    out = tmp_path / "m.h5"
+    assert run(capsys, "generate", "--pde", "ac", *SMALL, "--mesh", "meshes/cube_gmsh_h0.25_L2.msh", "--out", out)[0] == 0
+    code, text, _ = run(capsys, "check-data", out, "--json")
+    rep = json.loads(text)
+    residual = next(c for c in rep["checks"] if c["name"] == "residual")
+    assert code == 0 and residual["status"] == "info"
+    (floor,) = rep["physics_loss_floor"]
+    assert floor["sentence"].startswith("frames are grid samples of a mesh-file solution")
+    assert "the physics loss on them has a floor of" in floor["sentence"] and 0.01 < floor["ratio"] < 1.5
+    code, table, _ = run(capsys, "check-data", datasets["ac"], "--element", "P2")
+    assert code == 0 and "P2 weak" in table and "physics-loss floor: P2 test functions on these P1 frames" in table
 
 
 def corrupted(datasets, tmp_path, name, edit):
@@ -83,6 +116,8 @@ def test_substeps_residual_is_reported_not_checked(tmp_path, capsys):
     rep = json.loads(text)
     residual = next(c for c in rep["checks"] if c["name"] == "residual")
     assert code == 0 and residual["status"] == "info" and "not expected to vanish" in residual["note"]
+    (floor,) = rep["physics_loss_floor"]
+    assert "substeps = 3" in floor["sentence"] and floor["ratio"] == pytest.approx(residual["value"] ** 2)
 
 
 def test_bad_input_is_one_line_and_exit_2(datasets, tmp_path, capsys):

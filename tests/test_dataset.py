@@ -149,6 +149,8 @@ def test_spec_validation():
                       (dict(ic_params={"radius": 1.0}), "no parameter"), (dict(preconditioner="ilu"), "preconditioner")]:
         with pytest.raises(InputError, match=match):
             small_spec(**kw)
+    with pytest.raises(InputError, match="P2 data on the kuhn split need an odd n"):
+        small_spec(element="P2")
     with pytest.raises(InputError, match="covers \\[0, 2\\]\\^3 but L = 15"):
         small_spec("sh", mesh_file=str(MESHES / "cube_gmsh_h0.5_L2.msh")).mesh()
 
@@ -171,3 +173,23 @@ def test_workers_give_the_same_data(tmp_path):
     np.testing.assert_array_equal(one, two)
     with pytest.raises(InputError, match="workers"):
         generate(spec, tmp_path / "c.h5", progress=False, workers=0)
+
+
+@pytest.mark.parametrize("split", ["kuhn", "five"])
+def test_p2_data_live_on_the_vertex_grid_and_carry_the_dofs(tmp_path, split):
+    """P2 at odd n: the solver runs on the ((n + 1)/2)^3 vertex mesh, whose P2 dofs are grid nodes (all of them for
+    kuhn), so the stored frames are the solver's dofs (float32-rounded), not an interpolation of them."""
+    from fem.interpolation import dofs_to_grid, samples_to_dofs
+
+    spec = small_spec("ac", n=9, element="P2", split=split, trajectories=1, frames=3)
+    out = generate(spec, tmp_path / "p2.h5", progress=False)
+    assert read_metadata(out)["mesh_hash"] == mesh_key(cube_mesh(5, 2.0, split))
+    ops = spec.operators()
+    assert ops.ndofs == (9**3 if split == "kuhn" else 9**3 - 4**3)
+    traj = simulate(spec.params, ops, spec.initial_condition(0), 3)
+    frames = load_trajectories(out)[0]
+    np.testing.assert_array_equal(frames, traj.u.astype(np.float32))
+    inv = samples_to_dofs(ops, 9)
+    assert inv.kind == "selection"
+    g = traj.u.reshape(3, -1).T  # frames are samples of P2 functions: recovered from their dofs (five: centres too)
+    np.testing.assert_allclose(dofs_to_grid(ops, 9) @ (inv @ g), g, rtol=0, atol=1e-14)

@@ -82,3 +82,52 @@ def test_grid_to_mesh_converges_at_second_order_in_grid_spacing():
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
     print(f"grid -> mesh max errors {errs}, rates {rates}")
     assert np.all(np.abs(rates - 2.0) < 0.25)
+
+
+@pytest.mark.parametrize("name, element, n", [("cube_gmsh_h0.5_L2.msh", "P1", 9), ("cube_gmsh_h0.5_L2.msh", "P2", 16),
+                                              ("cube_gmsh_h0.25_L2.msh", "P1", 17)])
+def test_probes_match_scikit_fem_and_the_sampling_has_a_least_squares_left_inverse(name, element, n):
+    """fem.interpolation.probes is scikit-fem's Basis.probes with a bounded-memory cell search (equal to
+    round-off: a grid point on a shared face may be evaluated in either cell), and samples_to_dofs inverts it."""
+    from fem.interpolation import probes, samples_to_dofs
+
+    ops = assemble(load_mesh(MESHES / name), element)
+    Q = probes(ops, grid_points(n, L))
+    ref = ops.basis.probes(grid_points(n, L))
+    assert abs(Q - ref).max() < 1e-13
+    inv = samples_to_dofs(ops, n)
+    assert inv.kind == "least_squares" and inv.exact and samples_to_dofs(ops, n) is inv  # cached
+    x = np.random.default_rng(0).standard_normal((ops.ndofs, 3))
+    np.testing.assert_allclose(inv @ (Q @ x), x, atol=1e-11)
+    # and a smooth grid field goes to the best mesh function in the grid's norm: its residual is orthogonal to Q
+    g = smooth(*grid_points(n, L))
+    from fem.solvers import trapezoid_weights
+
+    assert np.abs(Q.T @ (trapezoid_weights(n, L).ravel() * (Q @ (inv @ g) - g))).max() < 1e-12
+
+
+def test_samples_to_dofs_kinds_and_fallbacks():
+    from fem.interpolation import samples_to_dofs
+
+    assert samples_to_dofs(assemble(cube_mesh(5, L)), 5).kind == "identity"
+    for split in ("kuhn", "five"):  # P2 on the vertex grid: the dofs are grid nodes
+        ops = assemble(cube_mesh(5, L, split), "P2")
+        inv = samples_to_dofs(ops, 9)
+        assert inv.kind == "selection" and inv.exact
+        Q = dofs_to_grid(ops, 9)
+        x = np.random.default_rng(1).standard_normal(ops.ndofs)
+        np.testing.assert_array_equal(inv @ (Q @ x), x)  # exactly: the samples at the dofs are the dofs
+    gmsh = assemble(load_mesh(MESHES / "cube_gmsh_h0.25_L2.msh"))  # 718 nodes
+    few = samples_to_dofs(gmsh, 8)  # 512 grid nodes cannot determine 718 dofs
+    assert few.kind == "interpolation" and not few.exact and "more than the 512 grid nodes" in few.reason
+    rank = samples_to_dofs(gmsh, 9)  # 729 >= 718, but some dofs see too few grid nodes: rank deficient
+    assert rank.kind == "interpolation" and "determine" in rank.reason
+
+
+def test_locate_cells_refuses_points_outside_the_mesh():
+    from fem.interpolation import locate_cells
+
+    ops = assemble(load_mesh(MESHES / "cube_gmsh_h0.5_L2.msh"))
+    assert locate_cells(ops, np.array([[1.0], [1.0], [1.0]]))[0] >= 0
+    with pytest.raises(InputError, match="outside the mesh"):
+        locate_cells(ops, np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 2.5]]))

@@ -7,8 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from pihamno.errors import InputError
 from pihamno.models.layers.spectral import FactorizedSpectralConv3d, SpectralConv3d
-from pihamno.models.layers.transforms import dct1_matrices, dct3, idct3
+from pihamno.models.layers.transforms import dct1_matrices, dct3, fft_mode_caps, fft_modes, idct3
 
 D = torch.float64
 
@@ -152,3 +153,104 @@ def test_factorized_identity_sums_the_three_axes(basis):
             layer.weight += eye[None, :, :, None]
     u = periodic_field(8, ((1, 2, 3),)) if basis == "fft" else torch.randn(1, 2, 8, 8, 8)
     assert torch.allclose(layer(u), 3 * u, atol=1e-5)
+
+
+def authors_spectral_conv(x, w, modes):
+    """The fft convolution of the HAMNO authors' ``SpectralConv3d.forward`` (networks.py of MBamdad/HAMNO at
+    b124691, lines 109-157), re-written literally for comparison: modes clipped to ``n//2`` on the two full axes
+    and to the half-spectrum length on the last, every corner multiplied by the FIRST ``m`` slots of its weight
+    (``weights_k[:, :, :m1, :m2, :m3]``), torch's default (backward) FFT norm. ``w``: their weights1..4, complex
+    ``(C_in, C_out, M1, M2, M3)`` for the corners (+x, +y), (-x, +y), (+x, -y), (-x, -y)."""
+    X = torch.fft.rfftn(x, dim=[-3, -2, -1])
+    m1 = min(modes[0], X.size(-3) // 2, w[0].size(-3))
+    m2 = min(modes[1], X.size(-2) // 2, w[0].size(-2))
+    m3 = min(modes[2], X.size(-1), w[0].size(-1))
+    Y = torch.zeros(x.shape[0], w[0].shape[1], x.size(-3), x.size(-2), x.size(-1) // 2 + 1, dtype=torch.cfloat)
+    lo, hi = (slice(None, m1), slice(-m1, None)), (slice(None, m2), slice(-m2, None))
+    for k, (a, b) in enumerate([(lo[0], hi[0]), (lo[1], hi[0]), (lo[0], hi[1]), (lo[1], hi[1])]):
+        Y[:, :, a, b, :m3] = torch.einsum("bixyz,ioxyz->boxyz", X[:, :, a, b, :m3], w[k][:, :, :m1, :m2, :m3])
+    return torch.fft.irfftn(Y, s=(x.size(-3), x.size(-2), x.size(-1)))
+
+
+def authors_weights(layer):
+    """A pihamno fft layer's weight ``(4, C_in, C_out, M, M, M, 2)`` as the authors' four complex tensors."""
+    return [torch.view_as_complex(layer.weight[k].detach().contiguous()) for k in range(4)]
+
+
+def rel(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+@pytest.mark.parametrize("n", [8, 12, 16])
+def test_leading_truncation_is_the_authors_slicing(n):
+    """On 8^3 (fewer than 2 x 6 nodes per axis) the authors' corners use other weights than pihamno's default:
+    ``truncation="leading"`` reproduces theirs; on 12^3 and 16^3 (2 x 6 <= n) all three agree."""
+    torch.manual_seed(1)
+    layer = SpectralConv3d(3, 4, 6, "fft", truncation="leading")
+    x = torch.randn(2, 3, n, n, n)
+    theirs = authors_spectral_conv(x, authors_weights(layer), layer.modes)
+    assert rel(layer(x), theirs) < 1e-5
+    band = SpectralConv3d(3, 4, 6, "fft")
+    band.load_state_dict(layer.state_dict())
+    if n < 12:
+        assert rel(band(x), theirs) > 0.2  # measured 0.56 on 8^3 (seed 1)
+    else:
+        assert torch.equal(band(x), layer(x))
+
+
+def test_leading_truncation_on_anisotropic_grids_and_modes():
+    torch.manual_seed(2)
+    layer = SpectralConv3d(2, 2, (5, 3, 4), "fft", truncation="leading")
+    x = torch.randn(1, 2, 6, 10, 4)  # axis 0 clipped to 3 of 5, axis 1 keeps 3, half axis clipped to 3 of 4
+    assert rel(layer(x), authors_spectral_conv(x, authors_weights(layer), layer.modes)) < 1e-5
+
+
+def corner_sliced(layer, x):
+    """The fft branch as it was written before the flat-index gather/scatter (band truncation, same grid): each
+    corner sliced out of the spectrum and copied into a zero spectrum (bench/bench_models.py ``legacy_fft``)."""
+    (m0, m1, m2), (M0, M1, _) = (min(m, c) for m, c in zip(layer.modes, fft_mode_caps(x.shape[-3:], x.shape[-3:]))), \
+        layer.modes
+    X = torch.fft.rfftn(x, dim=(-3, -2, -1), norm="forward")
+    W = torch.view_as_complex(layer.weight)
+    Y = X.new_zeros(x.shape[0], layer.out_channels, *X.shape[-3:])
+    for k, (neg0, neg1) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
+        s = (slice(-m0, None) if neg0 else slice(m0), slice(-m1, None) if neg1 else slice(m1), slice(m2))
+        w = W[k][:, :, slice(M0 - m0, M0) if neg0 else slice(m0), slice(M1 - m1, M1) if neg1 else slice(m1), :m2]
+        Y[(..., *s)] = torch.einsum("bixyz,ioxyz->boxyz", X[(..., *s)], w)
+    return torch.fft.irfftn(Y, s=x.shape[-3:], dim=(-3, -2, -1), norm="forward")
+
+
+@pytest.mark.parametrize("C,m,n", [(3, 3, 8), (4, 6, 16), (4, 4, 8), (2, 8, 8), (3, 2, 5)])
+def test_flat_index_gather_matches_corner_slicing_bit_for_bit(C, m, n):
+    layer = SpectralConv3d(C, C, m, "fft")
+    x = torch.randn(2, C, n, n, n, requires_grad=True)
+    y, ref = layer(x), corner_sliced(layer, x)
+    assert torch.equal(y, ref)
+    g = torch.randn_like(y)
+    for a, b in zip(torch.autograd.grad(y, (x, layer.weight), g), torch.autograd.grad(ref, (x, layer.weight), g)):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_fft_backward_keeps_no_per_corner_slices():
+    """The graph holds index gathers/scatters, no slice-of-spectrum or in-place corner-copy nodes (their backward
+    allocates a spectrum-sized buffer per corner)."""
+    x = torch.randn(1, 2, 8, 8, 8, requires_grad=True)
+    y = SpectralConv3d(2, 2, 3, "fft")(x)
+    seen, stack = set(), [y.grad_fn]
+    while stack:
+        fn = stack.pop()
+        if fn is not None and fn not in seen:
+            seen.add(fn)
+            stack.extend(f for f, _ in fn.next_functions)
+    names = {type(fn).__name__ for fn in seen}
+    assert "IndexSelectBackward0" in names and "IndexCopyBackward0" in names
+    assert not names & {"SliceBackward0", "CopySlices", "StackBackward0"}, names
+
+
+def test_fft_modes_and_truncation_are_checked():
+    with pytest.raises(InputError, match="truncation must be one of"):
+        SpectralConv3d(2, 2, 3, "fft", truncation="first")
+    k = fft_modes((8, 8, 8), (8, 8, 8), (3, 3, 3), (3, 3, 3))
+    assert k.shape == (6, 6, 3) and len(set(k.source.tolist())) == 108 and torch.equal(k.source, k.target)
+    lead = fft_modes((8, 8, 8), (8, 8, 8), (3, 3, 3), (3, 3, 3), "leading")
+    assert all(torch.equal(a, b) for a, b in zip(k.weight, lead.weight))  # all modes kept: no difference

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pihamno.choices import ELEMENTS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -11,11 +13,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check a dataset: discrete residual, mass drift, energy decay, NaN/Inf, metadata",
         description="Evaluate the scheme the data was generated with on its stored frames: the relative discrete "
         "residual of consecutive frames (at solver tolerance when substeps = 1), the mass drift (CH: round-off), "
-        "the free-energy decay, finiteness, and the consistency of shape and attributes. Exit status 1 when a check fails.",
+        "the free-energy decay, finiteness, and the consistency of shape and attributes; where the physics loss cannot "
+        "vanish on the frames (substeps > 1, --element other than the data's) its floor. Exit status 1 when a check fails.",
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="HDF5 dataset(s) written by 'pihamno generate'")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
     p.add_argument("--max-trajectories", type=int, default=None, metavar="K", help="check only the first K trajectories")
+    p.add_argument("--element", choices=ELEMENTS, default=None,
+                   help="also report the floor of the physics loss with these test functions on the data "
+                   "(e.g. P2 on P1 data)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -28,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_trajectories is not None and args.max_trajectories < 1:
         raise InputError(f"--max-trajectories must be positive, got {args.max_trajectories}")
-    reports = [check_dataset(f, args.max_trajectories, progress=not (args.quiet or args.json)) for f in args.files]
+    reports = [check_dataset(f, args.max_trajectories, progress=not (args.quiet or args.json), loss_element=args.element)
+               for f in args.files]
     if args.json:
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, default=str))
     else:

@@ -51,6 +51,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--rtol", type=float, default=1e-10, help="solver tolerance on the relative step residual (default 1e-10)")
     p.add_argument("--preconditioner", choices=PRECONDITIONERS, default="auto", help="CG preconditioner (default auto)")
     p.add_argument("--workers", type=int, default=1, help="processes computing trajectories (default 1)")
+    p.add_argument("--backend", choices=("auto", "serial", "processes", "dask"), default="auto",
+                   help="where trajectories are computed: auto (default: dask with --scheduler, or with --workers > 1 "
+                   "when dask.distributed is installed, else a process pool), serial, processes (a local pool), dask "
+                   "(a LocalCluster of --workers processes, or --scheduler); see docs/scaling.md")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="an existing Dask cluster: tcp://HOST:PORT or a scheduler file (*.json); this process "
+                   "still writes OUT (pip install 'pihamno[distributed]')")
+    p.add_argument("--retries", type=int, default=2, help="dask: retries of a failed trajectory (default 2)")
     p.add_argument("--device", default=None, metavar="DEV",
                    help="run the torch solver on DEV (cuda, cuda:N or cpu), --batch trajectories at a time, in one "
                    "process; frames agree with the default numpy solver to the solver tolerance (default: numpy)")
@@ -92,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         device = resolve_device(args.device)
     t0 = time.perf_counter()
     out = generate(spec, args.out, workers=args.workers, overwrite=args.overwrite, progress=not args.quiet,
-                   device=device, batch=args.batch)
+                   backend=args.backend, scheduler=args.scheduler, retries=args.retries, device=device, batch=args.batch)
     where = spec.mesh_choice.describe()
     print(
         f"wrote {out}: {spec.trajectories} x {spec.frames} frames of {spec.n}^3 ({pde}, eps={params.eps:g}, L={params.L:g}, "

@@ -19,6 +19,11 @@ a path       continue that checkpoint (a run folder means its ``last.pt``; ``pih
 
 A run is continued only with a config equal to the checkpoint's up to :data:`RESUME_FREE` keys (which do
 not change what was learned so far); anything else is refused with one sentence naming the keys.
+
+Under ``torchrun`` (docs/scaling.md): ``[optim] batch_size`` is the global batch (each of the W ranks
+trains on ``batch_size / W`` windows of it), rank 0 alone reads the checkpoint and decides for every rank,
+rank 0 alone writes checkpoints, ``metrics.csv`` and ``config.toml``, and a checkpoint written by any
+number of processes continues under any other (the world size is recorded in it as ``world_size``).
 """
 
 from __future__ import annotations
@@ -137,12 +142,17 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
     o = cfg.optim
     model = model.to(env.device)
     opt, sched = build_optimizer(model, o.lr, o.weight_decay, o.epochs * o.steps_per_epoch, o.warmup_steps,
-                                 o.min_lr_ratio)
+                                 o.min_lr_ratio, o.optimizer)
     trainer = Trainer(model, data, build_objective(cfg, physics), opt, sched, loop=loop_settings(cfg),
                       processor=processor, out=cfg.run.out, env=env, bf16=cfg.run.bf16, compile=cfg.run.compile,
                       data_on_device=cfg.data.on_device, channels_last=cfg.run.channels_last,
-                      record={"config": cfg.to_dict(), "data": {"path": str(cfg.data.path)}}, quiet=quiet)
+                      record={"config": cfg.to_dict(), "data": {"path": str(cfg.data.path)}, "world_size": env.world},
+                      quiet=quiet)
     if state is not None:
+        saved_world = int(state.get("world_size", 1))
+        if saved_world != env.world and env.is_main:
+            log.info(f"resuming a run trained by {saved_world} process(es) with {env.world}: every rank draws the same "
+                     f"global batch of {cfg.optim.batch_size} windows, so the run continues as it would have")
         trainer.load_state(state)
     return trainer
 
@@ -192,8 +202,32 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
     """Train the run ``cfg`` describes, resuming as ``resume`` says (module docstring); returns a :class:`TrainResult`.
 
     ``overwrite`` starts over in a folder that holds another run. Raises :class:`~pihamno.errors.TrainingDiverged`
-    when the loss becomes non-finite (the last good checkpoint is kept).
+    when the loss becomes non-finite (the last good checkpoint is kept). Under ``torchrun`` rank 0 decides
+    (and reads the checkpoint) for every rank; a checkpoint continues under any world size (module docstring of
+    :mod:`pihamno.training.distributed`).
     """
+    import os
+
+    from pihamno.training.distributed import init_distributed, on_main
+
+    out = Path(cfg.run.out)
+    if env is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group to decide
+        env = init_distributed(cfg.run.device)
+    state, checkpoint, reused = on_main(lambda: _plan(cfg, resume, overwrite), env)
+    if reused is not None:
+        return reused
+    trainer = build_trainer(cfg, state=state, checkpoint=checkpoint, env=env, quiet=quiet, model=model,
+                            physics=physics)
+    write_run_config(trainer, cfg)
+    start = trainer.epoch
+    result = trainer.fit()
+    return TrainResult(out, result["epoch"], result["step"], result["best"], result["last"], _to_evaluate(out),
+                       "resumed" if state is not None else "trained", start)
+
+
+def _plan(cfg: TrainConfig, resume: str | Path, overwrite: bool):
+    """``(state, checkpoint, reused)``: the checkpoint payload to continue (or None), its path, and the
+    :class:`TrainResult` of a run that is already finished (``resume="auto"``; else None)."""
     from pihamno.training.checkpoint import load_training_checkpoint
 
     out = Path(cfg.run.out)
@@ -218,15 +252,9 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
                                  "pass --overwrite or choose another --out")
             if int(state["epoch"]) >= cfg.optim.epochs:
                 best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
-                return TrainResult(out, int(state["epoch"]), int(state["step"]), best, {}, _to_evaluate(out),
-                                   "reused", int(state["epoch"]))
-    trainer = build_trainer(cfg, state=state, checkpoint=checkpoint, env=env, quiet=quiet, model=model,
-                            physics=physics)
-    write_run_config(trainer, cfg)
-    start = trainer.epoch
-    result = trainer.fit()
-    return TrainResult(out, result["epoch"], result["step"], result["best"], result["last"], _to_evaluate(out),
-                       "resumed" if state is not None else "trained", start)
+                return None, checkpoint, TrainResult(out, int(state["epoch"]), int(state["step"]), best, {},
+                                                     _to_evaluate(out), "reused", int(state["epoch"]))
+    return state, checkpoint, None
 
 
 def _to_evaluate(out: Path) -> Path:

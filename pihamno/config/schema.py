@@ -19,8 +19,9 @@ A run is described by five sections (every key optional except ``data.path``; de
     modes = 8
 
     [optim]
-    lr = 1e-3                   # peak learning rate of AdamW
-    weight_decay = 0.0          # decoupled (AdamW)
+    optimizer = "adamw"         # "adamw" | "adam" (weight decay coupled: added to the gradient, the HAMNO authors')
+    lr = 1e-3                   # peak learning rate
+    weight_decay = 0.0          # decoupled (adamw) or coupled (adam)
     epochs = 50
     steps_per_epoch = 10        # optimiser steps per epoch, each on a fresh batch of windows
     batch_size = 8              # global batch (split across ranks under DDP)
@@ -78,7 +79,7 @@ from typing import Any, Optional
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pihamno.choices import DataLoss, Element, Normalization, Split, ValMetric, WeakKind
+from pihamno.choices import DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
 from pihamno.errors import InputError, unknown_name, validation_error
 
 _STRICT = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
@@ -118,9 +119,10 @@ class ModelConfig(BaseModel):
 
 
 class OptimConfig(BaseModel):
-    """``[optim]``: AdamW, its cosine schedule, the batch and the number of steps."""
+    """``[optim]``: the optimiser (AdamW or Adam), its cosine schedule, the batch and the number of steps."""
 
     model_config = _STRICT
+    optimizer: Optimizer = "adamw"
     lr: float = Field(1e-3, gt=0, allow_inf_nan=False)
     weight_decay: float = Field(0.0, ge=0, allow_inf_nan=False)
     epochs: int = Field(50, gt=0)

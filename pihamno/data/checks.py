@@ -7,10 +7,17 @@
   as the attributes say, dtype float32; every trajectory is marked done.
 * **finite** -- no NaN or Inf in ``u``.
 * **residual** -- ``fem.schemes.relative_residual`` of consecutive stored frames (float32 data, float64
-  arithmetic), max over steps and trajectories. With ``substeps = 1`` on a P1 grid mesh it must be at the
-  solver tolerance up to the float32 rounding of the frames: limit ``10 rtol + 2 floor``, where ``floor`` is
-  the same quantity for frames perturbed by their largest relative rounding error ``2^-24`` with random signs.
-  With ``substeps > 1`` it is the residual of one step of size dt between frames: reported, not expected to vanish.
+  arithmetic), max over steps and trajectories, on the data's own discretisation: the frames are mapped to
+  its dofs by :func:`fem.interpolation.samples_to_dofs` (the identity on the grid mesh, the exact selection
+  for P2 on the vertex grid, the least-squares left inverse of the sampling for a mesh file). With
+  ``substeps = 1`` and an exact map it must be at the solver tolerance up to the float32 rounding of the
+  frames: limit ``10 rtol + 2 floor``, where ``floor`` is the same quantity for frames perturbed by their
+  largest relative rounding error ``2^-24`` with random signs. Otherwise (``substeps > 1``: the residual of
+  one step of size dt between frames; a mesh file whose grid samples do not determine its dofs) it is
+  reported, with the **physics-loss floor** it implies: the loss of the true frames is ``value^2`` times that
+  of standing still (exactly for the weak term; the strong term is an equivalent norm).
+* **loss element** (``loss_element`` given and not the data's) -- the same ratio for the weak residual with
+  that element's test functions on the data's mesh (P2 test functions on P1 frames): reported, with its floor.
 * **mass drift** -- ``max_f |int u_f - int u_0|`` relative to ``int |u_0|``. A PDE whose scheme conserves it
   (:attr:`fem.pde.PDE.conserves_mass`: CH) conserves it to round-off: per frame
   ``|int u_f - int u_0| <= 2 * 2^-24 (int |u_f| + int |u_0|)`` (float32 storage; about 4 * 2^-24 relative).
@@ -20,8 +27,9 @@
   increase beyond ``1e-10`` relative.
 * **solver** -- the solver's own per-frame residuals (``solver_residual``) are <= ``rtol``.
 
-On a mesh whose dofs are not the grid (mesh file, P2), frames are grid samples of the finite-element
-solution: residual, mass and energy are evaluated after interpolation back to the mesh and only reported.
+When the map to the dofs is not exact (a mesh file with more dofs than grid nodes, or above the size of the
+dense least-squares map), residual, mass and energy are evaluated after trilinear interpolation back to the
+mesh and only reported; :data:`report["physics_loss_floor"]` then states the floor in one sentence.
 """
 
 from __future__ import annotations
@@ -71,29 +79,55 @@ def _metadata(f, meta: dict) -> tuple[dict, object]:
     return _check("metadata", status, note="; ".join(problems) or "attributes, shape and dtype consistent"), params
 
 
-def _operators(meta: dict, params, n: int):
-    """(fem operators, grid->dofs matrix or None) for the dataset's mesh; raises InputError if unavailable."""
+def _operators(meta: dict, params, n: int, element: str | None = None):
+    """(fem operators, :class:`fem.interpolation.SampleInverse`) of the dataset's mesh with ``element`` (default:
+    the data's own, whose mesh hash must match the recorded one); raises InputError if unavailable."""
     from fem.assembly import assemble, mesh_key
-    from fem.interpolation import grid_to_dofs
+    from fem.interpolation import samples_to_dofs
     from fem.mesh import MeshChoice
 
     choice = MeshChoice.from_attrs(meta)
-    mesh = choice.build(n, params.L)
-    if choice.is_file and meta.get("mesh_hash") and mesh_key(mesh) != meta["mesh_hash"]:
-        raise InputError(f"mesh file {choice.file!r} has changed since the data was made (hash differs)")
-    ops = assemble(mesh, str(meta.get("element", "P1")))
-    return ops, grid_to_dofs(ops, n)
+    own = element is None
+    element = str(meta.get("element", "P1")) if own else element
+    mesh = choice.build(n, params.L, element)
+    if own and meta.get("mesh_hash") and mesh_key(mesh) != meta["mesh_hash"]:
+        if choice.is_file:
+            raise InputError(f"mesh file {choice.file!r} has changed since the data was made (hash differs)")
+        raise InputError(f"the {element} {choice.split} mesh of n = {n} differs from the one the data was made on "
+                         "(hash differs; P2 data before the vertex-grid construction used the n^3 grid mesh)")
+    ops = assemble(mesh, element)
+    return ops, samples_to_dofs(ops, n)
 
 
-def check_dataset(path: str | Path, max_trajectories: int | None = None, progress: bool = False) -> dict:
-    """Run every check on the dataset at ``path`` (the first ``max_trajectories`` trajectories if given)."""
+def _relative_residuals(fp, sops, P, G0, G1):
+    """Relative residual (B,) of the steps between grid columns G0 -> G1 (n^3, B), mapped to the dofs by P."""
+    from fem.schemes import dual_norm, explicit_residual, residual
+
+    X0, X1 = P @ G0, P @ G1
+    scale = dual_norm(sops, explicit_residual(fp, sops, X0))
+    return dual_norm(sops, residual(fp, sops, X0, X1)) / np.where(scale > 0, scale, 1.0), scale
+
+
+def floor_sentence(what: str, ratio: float, term: str = "the physics loss") -> str:
+    """``"<what>; <term> on them has a floor of X times its standing-still value"``."""
+    return f"{what}; {term} on them has a floor of {ratio:.1e} times its standing-still value"
+
+
+def check_dataset(path: str | Path, max_trajectories: int | None = None, progress: bool = False,
+                  loss_element: str | None = None) -> dict:
+    """Run every check on the dataset at ``path`` (the first ``max_trajectories`` trajectories if given).
+
+    ``loss_element``: also report the floor of the weak physics loss with these test functions (e.g. ``"P2"``
+    on P1 data) on the data's mesh. ``report["physics_loss_floor"]`` lists, for every case that is not exact,
+    ``{"term", "ratio", "sentence"}`` (empty when the loss vanishes on the frames up to float32 rounding).
+    """
     from fem.energy import free_energy, mass, rounding_tolerance
     from fem.schemes import SchemeOperators, dual_norm, explicit_residual, residual, stability_bound
     from pihamno.data.dataset import _open, read_metadata
 
     path = Path(path)
     meta = read_metadata(path)
-    report = {"path": str(path), "metadata": meta, "checks": []}
+    report = {"path": str(path), "metadata": meta, "checks": [], "physics_loss_floor": []}
     checks = report["checks"]
     with _open(path) as f:
         mcheck, params = _metadata(f, meta)
@@ -104,7 +138,8 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
         u = f["u"]
         T = u.shape[0] if max_trajectories is None else min(u.shape[0], int(max_trajectories))
         bad = sum(int((~np.isfinite(u[i])).sum()) for i in range(T))
-        checks.append(_check("finite", "FAIL" if bad else "ok", bad, 0, f"non-finite values in {T} trajectories"))
+        checks.append(_check("finite", "FAIL" if bad else "ok", bad, 0,
+                             f"{bad} non-finite values in {T} trajectories checked"))
         names = ("residual", "mass drift", "energy", "solver")
         if mcheck["status"] != "ok" or params is None or bad:
             checks.extend(_check(nm, "skip", note="needs consistent metadata and finite data") for nm in names)
@@ -113,32 +148,37 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
         n = u.shape[2]
         try:
             ops, P = _operators(meta, params, n)
+            other = None
+            if loss_element is not None and loss_element != str(meta.get("element", "P1")):
+                oops, oP = _operators(meta, params, n, loss_element)
+                other = (SchemeOperators.from_fem(oops), oP)
         except InputError as exc:
             checks.extend(_check(nm, "skip", note=str(exc)) for nm in names)
             report["ok"] = False
             return report
-        exact = P is None
+        exact = P.exact
         sops = SchemeOperators.from_fem(ops)
         fp = params.frame_level()
         rng = np.random.default_rng(0)
-        worst = dict(res=0.0, floor=0.0, drift=0.0, drift_viol=0, dE=-np.inf, dE_viol=0, dE_stored=-np.inf)
+        worst = dict(res=0.0, floor=0.0, drift=0.0, drift_viol=0, dE=-np.inf, dE_viol=0, dE_stored=-np.inf, other=0.0)
         bar = None
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=T, desc="check", unit="traj", dynamic_ncols=True)
         for i in range(T):
-            X = np.asarray(u[i], dtype=np.float64).reshape(u.shape[1], -1).T  # (N, frames)
-            if P is not None:
-                X = P @ X
-            X0, X1 = X[:, :-1], X[:, 1:]
+            Gr = np.asarray(u[i], dtype=np.float64).reshape(u.shape[1], -1).T  # (n^3, frames) grid columns
+            X = P @ Gr
+            X0, X1, G0, G1 = X[:, :-1], X[:, 1:], Gr[:, :-1], Gr[:, 1:]
             scale = dual_norm(sops, explicit_residual(fp, sops, X0))
             scale = np.where(scale > 0, scale, 1.0)
             R = residual(fp, sops, X0, X1)
-            d0 = ROUND32 * np.abs(X0) * rng.choice([-1.0, 1.0], X0.shape)
-            d1 = ROUND32 * np.abs(X1) * rng.choice([-1.0, 1.0], X1.shape)
-            floor = dual_norm(sops, residual(fp, sops, X0 + d0, X1 + d1) - R) / scale
+            d0 = ROUND32 * np.abs(G0) * rng.choice([-1.0, 1.0], G0.shape)  # rounding of the stored grid values
+            d1 = ROUND32 * np.abs(G1) * rng.choice([-1.0, 1.0], G1.shape)
+            floor = dual_norm(sops, residual(fp, sops, X0 + P @ d0, X1 + P @ d1) - R) / scale
             rel = dual_norm(sops, R) / scale
+            if other is not None:
+                worst["other"] = max(worst["other"], float(_relative_residuals(fp, *other, G0, G1)[0].max()))
             k = int(np.argmax(rel))
             if rel[k] > worst["res"]:
                 worst["res"], worst["floor"] = float(rel[k]), float(floor[k])
@@ -162,16 +202,27 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
         rtol = float(meta["rtol"])
 
         # residual
+        via = "" if P.kind == "identity" else f" (frames -> dofs: {P.describe()})"
         if exact and params.substeps == 1:
             limit = 10 * rtol + 2 * worst["floor"]
             st = "ok" if worst["res"] <= limit else "FAIL"
-            note = f"max relative step residual; float32 rounding floor {worst['floor']:.1e}, rtol {rtol:.0e}"
+            note = f"max relative step residual; float32 rounding floor {worst['floor']:.1e}, rtol {rtol:.0e}{via}"
         else:
             limit, st = None, "info"
-            why = "substeps > 1: residual of one step of size dt between frames" if params.substeps > 1 else \
-                "frames are grid samples of a non-grid finite-element solution"
-            note = f"{why}; not expected to vanish"
+            why = (f"frames are {params.substeps} scheme steps apart (substeps = {params.substeps}), the loss takes one "
+                   "step of size dt" if params.substeps > 1 else f"frames are grid samples of a mesh-file solution{via}")
+            sentence = floor_sentence(why, worst["res"] ** 2)
+            report["physics_loss_floor"].append({"term": "strong and weak", "ratio": worst["res"] ** 2,
+                                                 "sentence": sentence})
+            note = f"not expected to vanish: {sentence}"
         checks.append(_check("residual", st, worst["res"], limit, note))
+        if other is not None:
+            data_el = meta.get("element", "P1")
+            sentence = floor_sentence(f"{loss_element} test functions on these {data_el} frames (the strong term stays "
+                                      f"on the data's {data_el})", worst["other"] ** 2, "the weak loss")
+            report["physics_loss_floor"].append({"term": f"weak ({loss_element})", "ratio": worst["other"] ** 2,
+                                                 "sentence": sentence})
+            checks.append(_check(f"{loss_element} weak", "info", worst["other"], None, sentence))
 
         # mass
         conserved = params.equation.conserves_mass
@@ -181,7 +232,7 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
                     "bound 2*2^-24*(int|u_f| + int|u_0|)")
             checks.append(_check("mass drift", st, worst["drift"], 4 * ROUND32, note))
         else:
-            why = "grid samples of a non-grid solution" if conserved else "not conserved by this PDE"
+            why = "frames interpolated to a mesh, not exact" if conserved else "not conserved by this PDE"
             checks.append(_check("mass drift", "info", worst["drift"], None, why))
 
         # energy
@@ -229,6 +280,8 @@ def format_report(rep: dict) -> str:
     ]
     for c in rep["checks"]:
         lines.append(f"  {c['name']:<11} {c['status']:<6} {_fmt(c['value']):>9} {_fmt(c['limit']):>9}  {c['note']}")
+    for floor in rep.get("physics_loss_floor", []):
+        lines.append(f"  physics-loss floor: {floor['sentence']}")
     lines.append(f"  => {'all checks passed' if rep['ok'] else 'FAILED'}")
     return "\n".join(lines)
 

@@ -15,7 +15,8 @@ and attributes recording everything needed to reproduce it: ``pde, eps, L, dt, s
 complete), ``seed``, ``rtol``, ``preconditioner``, ``pihamno_version``, ``format``/``format_version``.
 
 Writing (:func:`generate`): trajectories go into ``<out>.partial``, each committed (data, then its ``done`` flag,
-file closed) as soon as it is computed; when all are done the file is renamed to ``<out>``. Killing the job
+file closed) by this process, the one writer, as soon as it is computed -- here, in a process pool or on a Dask
+cluster (:mod:`pihamno.data.scheduling`); when all are done the file is renamed to ``<out>``. Killing the job
 and running the same command again resumes: finished trajectories stay, the rest are computed (trajectory i
 always uses ``trajectory_rng(seed, i)``, so the result is the same as an uninterrupted run). A partial file
 made with different parameters is refused (or discarded with ``overwrite=True``).
@@ -55,7 +56,8 @@ class DatasetSpec:
     """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction.
 
     The mesh is the structured ``split`` of the n^3 grid or the tetrahedral ``mesh_file`` (then ``split`` is
-    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`.
+    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`. P2 on a split runs on
+    the ((n + 1)/2)^3 vertex grid, whose P2 dofs are grid nodes, and needs an odd n (:meth:`mesh`).
     """
 
     params: PDEParams
@@ -89,6 +91,9 @@ class DatasetSpec:
             raise InputError(f"solver rtol must be a number in (0, 1), got {self.rtol!r}")
         if self.preconditioner not in PRECONDITIONERS:
             raise InputError(f"unknown preconditioner {self.preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
+        if self.element == "P2" and not choice.is_file and self.n % 2 == 0:
+            raise InputError(f"P2 data on the {choice.split} split need an odd n (the P2 dofs of the ((n + 1)/2)^3 "
+                             f"vertex mesh are then the n^3 grid nodes), got n = {self.n}")
         family = self.ic_family or default_family(self.params.pde)
         object.__setattr__(self, "ic_family", family)
         object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
@@ -103,8 +108,22 @@ class DatasetSpec:
         return MeshChoice(split=self.split or None, file=self.mesh_file)
 
     def mesh(self):
-        """The tetrahedral mesh: the structured ``split`` on the n^3 grid, or the mesh file (side checked against L)."""
-        return self.mesh_choice.build(self.n, self.params.L)
+        """The tetrahedral mesh the solver runs on: the mesh file (side checked against L), or the structured
+        ``split`` of the n^3 grid (P1) or of its ((n + 1)/2)^3 vertex grid (P2, odd n;
+        :func:`fem.mesh.structured_vertices`)."""
+        return self.mesh_choice.build(self.n, self.params.L, self.element)
+
+    def operators(self):
+        """The assembled operators of the solver: ``fem.assembly.assemble(self.mesh(), element)``."""
+        from fem.assembly import assemble
+
+        return assemble(self.mesh(), self.element)
+
+    def initial_condition(self, index: int):
+        """The initial condition of trajectory ``index`` on the n^3 grid, from ``trajectory_rng(seed, index)``."""
+        from pihamno.data.initial_conditions import sample, trajectory_rng
+
+        return sample(self.ic_family, trajectory_rng(self.seed, index), self.n, self.params.L, self.ic_params)
 
     def attrs(self, mesh_hash: str) -> dict:
         """The HDF5 attributes (all str / int / float)."""
@@ -148,13 +167,17 @@ def partial_path(out: str | Path) -> Path:
 _WORKER: dict = {}
 
 
-def _setup(spec: DatasetSpec) -> None:
-    """Assemble once per process: mesh, operators, stepper (with its preconditioner)."""
-    from fem.assembly import assemble
+def worker_state(spec: DatasetSpec) -> dict:
+    """What computing trajectories of ``spec`` needs, assembled once per worker: ``{"spec", "ops", "stepper"}``."""
     from fem.solvers import Stepper
 
-    ops = assemble(spec.mesh(), spec.element)
-    _WORKER.update(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol), error=None)
+    ops = spec.operators()
+    return dict(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
+
+
+def _setup(spec: DatasetSpec) -> None:
+    """Assemble once per process (:func:`worker_state`) into this process's state."""
+    _WORKER.update(worker_state(spec), error=None)
 
 
 def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
@@ -170,18 +193,23 @@ def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
         _WORKER["error"] = exc
 
 
-def _compute(index: int) -> dict:
-    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver."""
-    from fem.solvers import simulate
-    from pihamno.data.initial_conditions import sample, trajectory_rng
+def _compute(index: int, state: dict | None = None) -> dict:
+    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver.
 
-    if _WORKER.get("error") is not None:
-        raise _WORKER["error"]
-    spec, ops = _WORKER["spec"], _WORKER["ops"]
-    u0 = sample(spec.ic_family, trajectory_rng(spec.seed, index), spec.n, spec.params.L, spec.ic_params)
+    ``state`` (:func:`worker_state`) defaults to this process's, set up by :func:`_setup` / :func:`_init_worker`.
+    The result depends on (spec, index) only, never on which worker computes it or in which order.
+    """
+    from fem.solvers import simulate
+
+    if state is None:
+        if _WORKER.get("error") is not None:
+            raise _WORKER["error"]
+        state = _WORKER
+    spec, ops, stepper = state["spec"], state["ops"], state["stepper"]
+    u0 = spec.initial_condition(index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tr = simulate(spec.params, ops, u0, spec.frames, stepper=_WORKER["stepper"])
+        tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper)
     return _result(index, tr, caught)
 
 
@@ -204,17 +232,14 @@ def _compute_on_device(spec: DatasetSpec, todo: list[int], device, batch: int):
     """Yield the results of trajectories ``todo``, ``batch`` at a time, from the torch solver on ``device``
     (:class:`fem.solvers_torch.TorchStepper`: the same scheme and tolerance; frames agree with the numpy solver's
     to the solver tolerance, not bitwise)."""
-    from fem.assembly import assemble
     from fem.solvers import simulate
     from fem.solvers_torch import TorchStepper
-    from pihamno.data.initial_conditions import sample, trajectory_rng
 
-    ops = assemble(spec.mesh(), spec.element)
+    ops = spec.operators()
     stepper = TorchStepper(spec.params, ops, spec.preconditioner, spec.rtol, device=device)
     for i in range(0, len(todo), batch):
         chunk = todo[i : i + batch]
-        u0 = np.stack([sample(spec.ic_family, trajectory_rng(spec.seed, k), spec.n, spec.params.L, spec.ic_params)
-                       for k in chunk])
+        u0 = np.stack([spec.initial_condition(k) for k in chunk])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper, dtype=np.float32)
@@ -308,29 +333,39 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     on_commit=None,
+    backend: str = "auto",
+    scheduler=None,
+    retries: int = 2,
     device=None,
     batch: int = 8,
 ) -> Path:
     """Write the dataset ``spec`` to ``out`` (resuming ``<out>.partial`` if present); returns ``out``.
 
-    ``workers > 1`` computes trajectories in that many processes (each assembles once); this process writes.
+    Where trajectories are computed (:mod:`pihamno.data.scheduling`, docs/scaling.md): ``backend`` ``"serial"``
+    (this process), ``"processes"`` (a local pool of ``workers`` processes), ``"dask"`` (a ``dask.distributed``
+    ``LocalCluster`` of ``workers`` processes, or the existing cluster ``scheduler``: an address
+    ``tcp://HOST:PORT``, a scheduler file, a ``Client`` or a cluster object) or ``"auto"`` (Dask when a
+    ``scheduler`` is given or ``workers > 1`` and Dask is installed, the process pool when it is not, serial for
+    one worker). Dask retries a failed trajectory ``retries`` times. Whatever the backend, this process is the
+    one writer and the data are the same (each trajectory depends on ``(seed, index)`` only).
     ``device`` (``"cuda"``, ``"cpu"``, a torch.device) runs the torch solver there instead, ``batch``
-    trajectories at a time in this process (:mod:`fem.solvers_torch`). ``on_commit(index)`` is called after
-    each trajectory is committed (progress hooks, tests).
+    trajectories at a time in this process (:mod:`fem.solvers_torch`; frames agree with the numpy solver's to
+    the solver tolerance, not bitwise). ``on_commit(index)`` is called after each trajectory is committed
+    (progress hooks, tests).
     """
     from fem.assembly import mesh_key
+    from pihamno.data.scheduling import Schedule
 
     out = Path(out)
-    if not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
-    if device is not None and workers > 1:
-        raise InputError("workers > 1 runs the numpy solver in several processes; with a device the torch solver "
-                         "batches trajectories in one process (use batch instead)")
-    if not isinstance(batch, (int, np.integer)) or batch < 1:
+    schedule = Schedule(backend, workers, scheduler, retries)
+    if device is not None and schedule.remote:
+        raise InputError("a device runs the torch solver in this process, batch trajectories at a time; it does not "
+                         "combine with several workers, a process pool or Dask")
+    if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
         raise InputError(f"batch must be an integer >= 1, got {batch!r}")
     check_output(out, overwrite)
     pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
-    if workers > 1:
+    if schedule.remote:
         import importlib.util
 
         if importlib.util.find_spec(pde_module) is None:
@@ -365,15 +400,9 @@ def generate(
         if todo and device is not None:
             for result in _compute_on_device(spec, todo, device, int(batch)):
                 commit(result)
-        elif todo and workers == 1:
-            _setup(spec)
-            for i in todo:
-                commit(_compute(i))
         elif todo:
-            import multiprocessing as mp
-
-            with mp.get_context("spawn").Pool(min(workers, len(todo)), _init_worker, (spec, pde_module)) as pool:
-                for result in pool.imap_unordered(_compute, todo):
+            with schedule.results(spec, todo, pde_module, key=json.dumps(attrs, sort_keys=True)) as results:
+                for result in results:
                     commit(result)
     finally:
         if bar is not None:

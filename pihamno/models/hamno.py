@@ -22,13 +22,25 @@ Architecture (``w = width``, ``e = expansion``, levels at n, n/2, n/4; shapes fo
     x      = x + conv1(GELU(conv1(GroupNorm(x))))        channel MLP C -> eC -> C
 
 Every convolution has a bias. ``modes``: an int ``m`` gives ``(m, 3m//4, m//2)`` per level (8 -> 8, 6, 4 as in
-the paper), or give three ints. At the paper's size (the defaults: ``width=12, modes=8, n_layers=2,
-expansion=2, width_q=12, n_refine=1, T_in=5``) the model has 7,593,913 real scalars = 4,036,537 with complex
-weights counted once (as the paper prints it); the dct basis has the same 7,593,913 real scalars (it keeps 2m
-cosines per axis and has no complex weights; see :mod:`.layers.spectral`).
+the paper), or give three ints.
+
+``variant="authors"`` follows the authors' released ``HAMNO3d`` (networks.py of MBamdad/HAMNO, docs/paper.md
+section 4) where pihamno's default differs: the lift's weight is Xavier-uniform and its bias zero (drawn after
+every other parameter, as their ``reset_parameters`` does; the rest keep torch's default initialisation in
+both variants), an int ``m`` gives ``(min(m, 8), min(m, 6), min(m, 4))`` per level, and on a grid with fewer
+than ``2 m`` nodes per axis the fft corners take their first weight slots (``truncation="leading"`` of
+:class:`~.layers.spectral.SpectralConv3d`). With ``modes=8`` on grids n >= 32 (every level holds twice its
+modes, as at the paper's n = 32) both variants compute the same function of the same weights.
+
+At the paper's size (the defaults: ``width=12, modes=8, n_layers=2, expansion=2, width_q=12, n_refine=1,
+T_in=5``) the model has 7,593,913 real scalars = 4,036,537 with complex weights counted once (as the paper
+prints it), in either variant; the dct basis has the same 7,593,913 real scalars (it keeps 2m cosines per axis
+and has no complex weights; see :mod:`.layers.spectral`).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import nn
@@ -38,14 +50,22 @@ from .layers.blocks import ConvBlock, PaddingMode, PointwiseMLP, conv1, conv3, d
 from .layers.spectral import Basis, SpectralConv3d
 from .options import Modes, NonNegativeInt, PositiveInt
 
+#: Which HAMNO: pihamno's (default) or the authors' release (lift init, modes per level, coarse-grid corners).
+Variant = Literal["pihamno", "authors"]
 
-def level_modes(modes) -> tuple[int, int, int]:
-    """Modes per level: ``m -> (m, max(1, 3m//4), max(1, m//2))``, or three given ints.
 
-    >>> level_modes(8), level_modes(1), level_modes([8, 6, 4])
-    ((8, 6, 4), (1, 1, 1), (8, 6, 4))
+def level_modes(modes, capped: bool = False) -> tuple[int, int, int]:
+    """Modes per level: ``m -> (m, max(1, 3m//4), max(1, m//2))``, or with ``capped`` (the authors' variant)
+    ``m -> (min(m, 8), min(m, 6), min(m, 4))``; three given ints are used as they are.
+
+    >>> level_modes(8), level_modes(6), level_modes(1), level_modes([8, 6, 4])
+    ((8, 6, 4), (6, 4, 3), (1, 1, 1), (8, 6, 4))
+    >>> level_modes(6, capped=True), level_modes(12, capped=True), level_modes(3, capped=True)
+    ((6, 6, 4), (8, 6, 4), (3, 3, 3))
     """
     if isinstance(modes, int):
+        if capped:
+            return min(modes, 8), min(modes, 6), min(modes, 4)
         return modes, max(1, 3 * modes // 4), max(1, modes // 2)
     return tuple(modes)
 
@@ -53,12 +73,13 @@ def level_modes(modes) -> tuple[int, int, int]:
 class HybridBlock(nn.Module):
     """HAMNO's gated local/global residual block, ``(B, C, *grid) -> (B, C, *grid)`` (see module docstring)."""
 
-    def __init__(self, channels: int, modes: int, expansion: int, spectral: str, padding_mode: str):
+    def __init__(self, channels: int, modes: int, expansion: int, spectral: str, padding_mode: str,
+                 truncation: str = "band"):
         super().__init__()
         C, eC = channels, expansion * channels
         self.norm1 = norm(C)
         self.local = ConvBlock(C, C, padding_mode)
-        self.spectral = SpectralConv3d(C, C, modes, spectral)
+        self.spectral = SpectralConv3d(C, C, modes, spectral, truncation)
         self.global_out = conv1(C, C)
         self.gates = PointwiseMLP(C, [eC], 2 * C)
         self.mix = conv1(C, C)
@@ -75,8 +96,8 @@ class HybridBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-def _stage(count: int, channels: int, modes: int, expansion: int, spectral: str, padding_mode: str) -> nn.Sequential:
-    return nn.Sequential(*(HybridBlock(channels, modes, expansion, spectral, padding_mode) for _ in range(count)))
+def _stage(count: int, channels: int, modes: int, **block) -> nn.Sequential:
+    return nn.Sequential(*(HybridBlock(channels, modes, **block) for _ in range(count)))
 
 
 class HAMNO(OperatorModel):
@@ -88,13 +109,16 @@ class HAMNO(OperatorModel):
     T_in : input frames (channels of ``u``), positive.
     width : channels ``w`` of the finest level (``2w`` and ``4w`` on the two coarser ones), positive.
     modes : spectral modes ``m`` of the global branch: an int gives ``(m, max(1, 3m//4), max(1, m//2))`` on the
-        levels n, n/2, n/4; or three positive ints, one per level (a list is fine).
+        levels n, n/2, n/4 (``variant="authors"``: ``(min(m, 8), min(m, 6), min(m, 4))``); or three positive ints,
+        one per level (a list is fine), used as given by both variants.
     n_layers : blocks per encoder stage, positive.
     expansion : hidden-width factor ``e`` of each block's gates and channel MLP (``C -> eC``), positive.
     width_q : hidden width of the head ``w -> width_q -> width_q -> 1``, positive.
     n_refine : refine blocks per decoder level, 0 or more.
     spectral : basis of the global branch: ``"fft"`` (default, the paper's, periodic) or ``"dct"`` (Neumann).
     padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default, the paper's) or ``"reflect"``.
+    variant : ``"pihamno"`` (default) or ``"authors"``: the authors' lift initialisation, modes per level and
+        coarse-grid fft corners (module docstring); the parameter count is the same.
 
     The defaults are the paper's size: 7,593,913 real scalars = 4,036,537 with complex weights counted once.
 
@@ -120,10 +144,13 @@ class HAMNO(OperatorModel):
         n_refine: NonNegativeInt = 1,
         spectral: Basis = "fft",
         padding_mode: PaddingMode = "replicate",
+        variant: Variant = "pihamno",
     ):
         super().__init__()
-        w, (m1, m2, m3) = width, level_modes(modes)
-        block = dict(expansion=expansion, spectral=spectral, padding_mode=padding_mode)
+        authors = variant == "authors"
+        w, (m1, m2, m3) = width, level_modes(modes, capped=authors)
+        block = dict(expansion=expansion, spectral=spectral, padding_mode=padding_mode,
+                     truncation="leading" if authors else "band")
         self.lift = conv1(T_in + 3, w)
         self.stem = nn.Sequential(conv3(w, w, padding_mode), nn.GELU(), conv1(w, w))
         self.enc1 = _stage(n_layers, w, m1, **block)
@@ -140,6 +167,9 @@ class HAMNO(OperatorModel):
         self.fuse = conv1(2 * w, w)
         self.head = PointwiseMLP(w, [width_q, width_q], 1)
         self.act = nn.GELU()
+        if authors:  # after every other parameter, as the authors' reset_parameters()
+            nn.init.xavier_uniform_(self.lift.weight)
+            nn.init.zeros_(self.lift.bias)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         self.check_input(u)

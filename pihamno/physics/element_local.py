@@ -41,8 +41,10 @@ def element_matrices(ops: Operators) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.c
 
     Row ``nloc * e + i`` of the mass holds ``M^E_ij`` at column ``dof(e, j)`` (element E = e, local i, j);
     the lumped mass row holds only the row sum ``m^E_i = sum_j M^E_ij`` at ``dof(e, i)``; the last output is
-    ``m^E_i`` per row, ``(nloc E,)``. Summing the rows of each dof gives back the assembled matrices
-    (for P2, whose assembled lumping is HRZ, only the consistent mass and the stiffness).
+    ``m^E_i`` per row, ``(nloc E,)``. Summing the rows of each dof gives back the assembled matrices.
+    P2 row sums vanish at the vertices (``int phi_i = 0`` on a tetrahedron), so P2 lumps each element by HRZ,
+    ``m^E_i = M^E_ii |E| / sum_k M^E_kk``, which sums to the assembled HRZ lumped mass (the ratio
+    ``|E| / tr(M^E)`` is the same for every tetrahedron).
     """
     dofs = ops.basis.element_dofs  # (nloc, E)
     nloc, E = dofs.shape
@@ -66,7 +68,10 @@ def element_matrices(ops: Operators) -> tuple[sp.csr_matrix, sp.csr_matrix, sp.c
         return sp.csr_matrix((data.ravel(), (r, c)), shape=(nloc * E, ops.ndofs))
 
     Mloc, Kloc = local(mass), local(stiffness)
-    mloc = Mloc.sum(axis=1)  # (nloc, E) local lumped masses
+    mloc = Mloc.sum(axis=1)  # (nloc, E) local lumped masses: row sums (P1)
+    if ops.element != "P1":  # P2 row sums vanish at the vertices: HRZ per element, diag(M^E) |E| / tr(M^E)
+        diag = np.einsum("iie->ie", Mloc)
+        mloc = diag * (Mloc.sum(axis=(0, 1)) / diag.sum(axis=0))[None, :]
     Ml = sp.csr_matrix((mloc.ravel(), (rows.ravel(), dofs.ravel())), shape=(nloc * E, ops.ndofs))
     m_rows = np.empty(nloc * E)  # local lumped mass of each row, in the row order e * nloc + i
     m_rows[rows.ravel()] = mloc.ravel()

@@ -1,5 +1,11 @@
 """Finite-difference operators on the node grid, shaped like the FEM operators the schemes use.
 
+These were the strong loss before the consistency contract (docs/design.md section 5.3); the strong loss is
+now the nodal residual ``M_L^-1 r`` of the data's own discretisation, which equals the finite-difference
+residual below at interior and face nodes of the Kuhn grid and differs at its edges (where this one does
+not vanish on the solver's frames) and everywhere on ``five``. Kept as a reference (tests compare the two)
+and for users who want the plain stencil.
+
 :func:`fem.schemes.residual` is written with ``ops.M @ X``, ``ops.K @ X``, ``ops.lumped * X`` and
 ``X / ops.lumped`` only. Substituting
 
@@ -8,10 +14,11 @@
 turns the *same* scheme into its strong (finite-difference) form on the n^3 node grid, h = L / (n - 1):
 for Allen-Cahn ``R = (u1 - u0)/tau - Lap_h u1 + (f(u0) + S (u1 - u0))/eps^2``; for Cahn-Hilliard
 ``R = (u1 - u0)/tau - Lap_h mu1`` with ``mu1 = -eps^2 Lap_h u1 + f(u0) + S (u1 - u0)``; for
-Swift-Hohenberg ``(1 + Lap_h)^2 u1`` appears as ``(M_L - K) M_L^-1 (M_L - K) u1``. So the strong and the
-weak residuals can never drift apart. On the Kuhn mesh ``M_L^-1 K`` equals ``-Lap_h`` at interior and face
-nodes, so there the strong residual is ``M_L^-1 r_weak`` exactly when the scheme uses the lumped mass
-(the default); they differ at the cube's edges and corners (see ``tests/test_assembly.py``).
+Swift-Hohenberg ``(1 + Lap_h)^2 u1`` appears as ``(M_L - K) M_L^-1 (M_L - K) u1``. So this residual and the
+scheme can never drift apart in form. On the Kuhn mesh ``M_L^-1 K`` equals ``-Lap_h`` at interior and face
+nodes, so there this residual is ``M_L^-1 r`` (today's strong residual) exactly when the scheme uses the
+lumped mass (the default); they differ at the cube's edges and corners (``tests/test_assembly.py``,
+``tests/test_physics.py``).
 """
 
 from __future__ import annotations

@@ -1,27 +1,48 @@
-"""Physics losses of PI-HAMNO: strong (finite-difference) and weak (assembled FEM) residuals on torch.
+"""Physics losses of PI-HAMNO: the strong (nodal) and weak (Galerkin) residuals of the solver's own scheme.
 
 For a predicted step ``u_prev -> u_next`` (grid fields, (B, n, n, n)) of a PDE with parameters ``p``
-(:class:`fem.schemes.PDEParams`, one scheme step per frame: ``tau = dt``):
+(:class:`fem.schemes.PDEParams`, one scheme step per frame: ``tau = dt``), both terms evaluate the residual
+of the reference solver, ``r = fem.schemes.residual(p, ops, X_prev, X_next)`` (N, B), the assembled
+Galerkin residual on a tetrahedral mesh with P1 or P2 elements, with ``X = P u`` the nodal values of the grid
+fields (``P`` = :func:`fem.interpolation.samples_to_dofs`, the left inverse of the solver's dof -> grid
+sampling: the identity for P1 on the grid mesh, so grid samples of a finite-element solution give back its dofs).
+They differ in what is measured and on which discretisation:
 
-* **weak** (default ``"assembled"``): the assembled Galerkin residual of the reference solver's own scheme,
-  ``r = fem.schemes.residual(p, ops, P u_prev, P u_next)`` (N, B), on a tetrahedral mesh of the cube
-  (structured ``kuhn``/``five`` or any mesh file) with P1 or P2 test functions; ``P`` interpolates grid
-  fields to the mesh dofs (identity on the P1 grid mesh). Measured in the discrete dual norm and
-  normalised to a mean square over the domain::
+* **strong** -- the *nodal* residual of the scheme on the **data's own discretisation** (``data_mesh``,
+  ``data_element``; the weak's by default, the dataset's with :meth:`PhysicsLoss.from_metadata`)::
+
+      R = M_L^-1 r          (N, B): one value per node, in units of u_t (the PDE's pointwise residual)
+      L_strong = tau^2 R^T M R / |Omega|          (M the consistent mass: the L2 norm of the P1/P2 function R)
+
+  ``R`` is the discrete equation the solver solved, node by node: on the Kuhn grid with the lumped mass it
+  is the 7-point finite-difference residual at interior and face nodes (more than 1 node (AC) or 2 nodes
+  (CH, SH) away from an edge) and the mesh's own stencil at the 12 edges and 8 corners; on ``five`` the
+  five-split's lumped operator everywhere; on a mesh file or with P2 the mesh's. So it vanishes on the
+  solver's frames by construction (the old 7-point finite-difference residual did not at the Kuhn edges
+  and anywhere on ``five``; :mod:`pihamno.physics.finite_difference` keeps it for reference).
+* **weak** (``"assembled"``, default) -- the Galerkin residual tested with the functions of the **loss's
+  chosen mesh and element** (``mesh``/``split``, ``element``; the data's by default), in the discrete dual
+  norm::
 
       L_weak = tau^2 r^T M_L^-1 r / |Omega|          (per sample, then averaged over the batch)
 
-  ``tau r`` has the units of u and ``r^T M_L^-1 r`` approximates ``int (u_t - F(u))^2``, so L_weak is on
-  the scale of an MSE and does not depend on n. It is zero (to solver tolerance) on reference data made
-  with ``substeps = 1``, the consistency contract of docs/design.md sections 4.5 and 5.6.
-  ``"element_local"`` is the paper's unassembled residual (:mod:`pihamno.physics.element_local`), measured
-  the same way with the local lumped masses; it is inconsistent and kept for comparison only.
-* **strong**: the same scheme with the finite-difference operators of the node grid
-  (:mod:`pihamno.physics.finite_difference`), ``R`` (n^3, B), integrated with the P1 mass of the Kuhn grid
-  mesh: ``L_strong = tau^2 R^T M R / |Omega|``.
+  ``tau r`` has the units of u and ``r^T M_L^-1 r`` approximates ``int (u_t - F(u))^2``, so both losses
+  are on the scale of an MSE and do not depend on n. ``"element_local"`` is the paper's unassembled
+  residual (:mod:`pihamno.physics.element_local`), measured the same way with the local lumped masses;
+  it is inconsistent and kept for comparison only.
 
-The bare ``|r|^2`` is never used: it is ill-conditioned and scales with h^6.
-Products run in float32 (or the dtype asked for) with autocast disabled: sparse kernels do not take bf16.
+On the same discretisation the two are the same nodal residual in two equivalent norms:
+``L_weak = tau^2 R^T M_L R``, and ``R^T M R / R^T M_L R`` lies in [1/5, 1] for P1 (the eigenvalues of the
+element matrix (M_L^E)^-1 M^E), so ``L_weak / 5 <= L_strong <= L_weak``: the consistent mass weighs the
+checkerboard components of R less. They differ in substance when the weak term uses another element or
+mesh than the data (P2 test functions on P1 data): the strong term then still vanishes on the data, the
+weak one has a floor.
+
+The consistency contract (docs/design.md section 5.6, ``tests/test_consistency.py``): on reference data made
+with the same settings (``substeps = 1``; kuhn, five, or a mesh file whose samples determine its dofs; P1,
+or P2 at odd n) both terms are <= 1e-8 of their value on the standing-still prediction ``u_next = u_prev``
+in float64. The bare ``|r|^2`` is never used: it is ill-conditioned and scales with h^6. Products run in
+float32 (or the dtype asked for) with autocast disabled: sparse kernels do not take bf16.
 """
 
 from __future__ import annotations
@@ -30,18 +51,20 @@ from pathlib import Path
 
 import torch
 
-from fem.assembly import Element, assemble
-from fem.interpolation import grid_to_dofs
-from fem.mesh import MeshChoice, Split, cube_mesh
+from fem.assembly import Element
+from fem.mesh import MeshChoice, Split
 from fem.schemes import PDEParams, residual
-from fem.schemes_torch import TorchSchemeOperators
 from fem.torch_bridge import SparseOperator, diagonal_tensor
 from pihamno.choices import WEAK_KINDS, WeakKind  # noqa: F401 - re-exported
 from pihamno.errors import InputError
+from pihamno.physics.discretisation import Discretisation
 from pihamno.physics.element_local import element_matrices, scheme_terms
-from pihamno.physics.finite_difference import FiniteDifferenceOperators
 
-#: The weak residuals (module docstring).
+
+def _mesh_choice(mesh, split) -> MeshChoice:
+    if mesh is None:
+        return MeshChoice(split=split)
+    return mesh if isinstance(mesh, MeshChoice) else MeshChoice(file=mesh)
 
 
 class PhysicsLoss:
@@ -54,14 +77,18 @@ class PhysicsLoss:
     mesh : the mesh of the weak form, a :class:`fem.mesh.MeshChoice` (structured split or mesh file, its
         cube side checked against L), or the path of a tetrahedral mesh file of the cube [0, L]^3 (meshio).
     split : structured mesh for the weak form (``"kuhn"`` or ``"five"``) when ``mesh`` is None (default kuhn).
-    element : ``"P1"`` or ``"P2"`` test functions.
+    element : ``"P1"`` or ``"P2"`` test functions of the weak form (P2 on a split: the vertex grid at odd n,
+        :func:`fem.mesh.structured_vertices`).
     weak : ``"assembled"`` (consistent, default) or ``"element_local"`` (the paper's, inconsistent).
+    data_mesh, data_element : the discretisation the data were made on, where the strong residual is taken;
+        default: the weak form's ``mesh`` and ``element`` (:meth:`from_metadata` passes the dataset's).
     device, dtype : where the sparse products run (default: CUDA when present; float32).
     """
 
     def __init__(self, params: PDEParams, n: int, *, split: Split | None = None,
                  mesh: MeshChoice | str | Path | None = None, element: Element = "P1",
-                 weak: WeakKind = "assembled", device=None, dtype: torch.dtype = torch.float32):
+                 weak: WeakKind = "assembled", device=None, dtype: torch.dtype = torch.float32,
+                 data_mesh: MeshChoice | str | Path | None = None, data_element: Element | None = None):
         if weak not in WEAK_KINDS:
             raise InputError(f"unknown weak residual {weak!r}; expected one of {', '.join(WEAK_KINDS)}")
         from pihamno.device import resolve_device
@@ -72,20 +99,18 @@ class PhysicsLoss:
         self.device, self.dtype = device, dtype
         self.volume = self.L**3
 
-        # strong form: FD operators on the grid, integrated with the P1 mass of the Kuhn grid mesh
-        self.fd = FiniteDifferenceOperators(self.n, self.L, device, dtype)
-        self.grid_mass = SparseOperator(assemble(cube_mesh(self.n, self.L, "kuhn")).M, device, dtype, symmetric=True)
-
         # weak form: the scheme on the chosen mesh and element
-        if mesh is None:
-            mesh = MeshChoice(split=split)
-        elif not isinstance(mesh, MeshChoice):
-            mesh = MeshChoice(file=mesh)
-        self.mesh = mesh
-        self.fem = assemble(mesh.build(self.n, self.L), element)
-        self.ops = TorchSchemeOperators.from_fem(self.fem, device=device, dtype=dtype)
-        P = grid_to_dofs(self.fem, self.n)
-        self.to_dofs = None if P is None else SparseOperator(P, device, dtype, symmetric=False)
+        self.mesh = _mesh_choice(mesh, split)
+        self.weak_disc = Discretisation(self.mesh, element, self.n, self.L, device=device, dtype=dtype)
+        self.fem, self.ops = self.weak_disc.fem, self.weak_disc.ops
+        # strong form: the nodal residual on the data's own discretisation (shared when it is the same)
+        data_mesh = self.mesh if data_mesh is None else _mesh_choice(data_mesh, None)
+        data_element = element if data_element is None else data_element
+        if self.weak_disc.same_as(data_mesh, data_element):
+            self.data_disc = self.weak_disc
+        else:
+            self.data_disc = Discretisation(data_mesh, data_element, self.n, self.L, device=device, dtype=dtype)
+        self.data_mass = self.data_disc.ops.M
         if weak == "element_local":
             Me, Ml, Ke, m_rows = element_matrices(self.fem)
             self.local_Mt = SparseOperator(Ml if self.params.mass == "lumped" else Me, device, dtype, symmetric=False)
@@ -95,13 +120,20 @@ class PhysicsLoss:
 
     @classmethod
     def from_metadata(cls, meta: dict, n: int | None = None, **kwargs) -> "PhysicsLoss":
-        """From a dataset's metadata (``pihamno.data.dataset.read_metadata``): pde, eps, L, dt, S, mass.
+        """From a dataset's metadata (``pihamno.data.dataset.read_metadata``): pde, eps, L, dt, S, mass, and the
+        data's discretisation (``split``/``mesh_file``, ``element``) for the strong residual.
 
-        The mesh is given in ``kwargs`` (``mesh`` / ``split``); ``mesh=MeshChoice.from_attrs(meta)`` is the
-        dataset's own, on which the weak residual vanishes.
+        The weak form's mesh and element are given in ``kwargs`` (``mesh`` / ``split``, ``element``); absent,
+        they are the dataset's own too, on which the weak residual vanishes.
         """
         params = PDEParams.from_dict(meta)
         n = int(meta["n"]) if n is None else n
+        own_mesh, own_element = MeshChoice.from_attrs(meta), str(meta.get("element") or "P1")
+        kwargs.setdefault("data_mesh", own_mesh)
+        kwargs.setdefault("data_element", own_element)
+        if kwargs.get("mesh") is None and kwargs.get("split") is None:
+            kwargs["mesh"] = own_mesh
+        kwargs.setdefault("element", own_element)
         return cls(params, n, **kwargs)
 
     def _check(self, u: torch.Tensor, name: str) -> torch.Tensor:
@@ -110,22 +142,26 @@ class PhysicsLoss:
             raise InputError(f"{name} must have shape (B, {n}, {n}, {n}), got {tuple(u.shape)}")
         return u.to(device=self.device, dtype=self.dtype)
 
-    def _nodal(self, u: torch.Tensor) -> torch.Tensor:
-        X = u.reshape(u.shape[0], -1).T  # (n^3, B), C order = the grid mesh numbering
-        return X if self.to_dofs is None else self.to_dofs @ X
+    def _residual(self, disc: Discretisation, u_prev: torch.Tensor, u_next: torch.Tensor) -> torch.Tensor:
+        """``tau r`` (N, B) of the scheme on ``disc``."""
+        return residual(self.params, disc.ops, disc.nodal(u_prev), disc.nodal(u_next)) * self.params.tau
+
+    def _strong_from(self, r: torch.Tensor) -> torch.Tensor:
+        R = r / self.data_disc.ops.lumped
+        return (R * (self.data_mass @ R)).sum(0) / self.volume
+
+    def _weak_from(self, r: torch.Tensor) -> torch.Tensor:
+        return (r * r / self.ops.lumped).sum(0) / self.volume
 
     def strong(self, u_prev: torch.Tensor, u_next: torch.Tensor) -> torch.Tensor:
-        """Per-sample strong loss ``tau^2 R^T M R / |Omega|``, shape (B,)."""
-        X0, X1 = (u.reshape(u.shape[0], -1).T for u in (u_prev, u_next))
-        R = residual(self.params, self.fd, X0, X1) * self.params.tau
-        return (R * (self.grid_mass @ R)).sum(0) / self.volume
+        """Per-sample strong loss ``tau^2 R^T M R / |Omega|``, ``R = M_L^-1 r`` on the data's discretisation, (B,)."""
+        return self._strong_from(self._residual(self.data_disc, u_prev, u_next))
 
     def weak(self, u_prev: torch.Tensor, u_next: torch.Tensor) -> torch.Tensor:
         """Per-sample weak loss ``tau^2 r^T M_L^-1 r / |Omega|`` (or its element-local analogue), shape (B,)."""
-        X0, X1 = self._nodal(u_prev), self._nodal(u_next)
         if self.weak_kind == "assembled":
-            r = residual(self.params, self.ops, X0, X1) * self.params.tau
-            return (r * r / self.ops.lumped).sum(0) / self.volume
+            return self._weak_from(self._residual(self.weak_disc, u_prev, u_next))
+        X0, X1 = self.weak_disc.nodal(u_prev), self.weak_disc.nodal(u_next)
         a, b, c = scheme_terms(self.params, self.ops, X0, X1)
         r = self.local_Mt @ a + self.local_K @ b
         if c is not None:
@@ -136,17 +172,29 @@ class PhysicsLoss:
     def __call__(self, u_prev: torch.Tensor, u_next: torch.Tensor, reduce: bool = True) -> dict[str, torch.Tensor]:
         """``{"strong": ..., "weak": ...}`` for grid fields ``u_prev``, ``u_next`` of shape (B, n, n, n).
 
-        Scalars (batch means) by default; per-sample (B,) tensors with ``reduce=False``.
+        Scalars (batch means) by default; per-sample (B,) tensors with ``reduce=False``. When both terms use
+        the same discretisation (the default) the residual is computed once.
         """
         u_prev, u_next = self._check(u_prev, "u_prev"), self._check(u_next, "u_next")
         with torch.autocast(device_type=self.device.type, enabled=False):
-            out = {"strong": self.strong(u_prev, u_next), "weak": self.weak(u_prev, u_next)}
+            if self.weak_kind == "assembled" and self.data_disc is self.weak_disc:
+                r = self._residual(self.weak_disc, u_prev, u_next)
+                out = {"strong": self._strong_from(r), "weak": self._weak_from(r)}
+            else:
+                out = {"strong": self.strong(u_prev, u_next), "weak": self.weak(u_prev, u_next)}
         return {k: v.mean() for k, v in out.items()} if reduce else out
+
+    @property
+    def exact(self) -> dict[str, bool]:
+        """Whether each term's grid -> dof map recovers the solver's dofs from grid samples (``"weak"`` is
+        also consistent only when its discretisation is the data's)."""
+        return {"strong": self.data_disc.exact, "weak": self.weak_disc.exact and self.data_disc is self.weak_disc}
 
     def __repr__(self) -> str:
         p = self.params
+        strong = "" if self.data_disc is self.weak_disc else f", strong on {self.data_disc.describe()}"
         return (f"PhysicsLoss(pde={p.pde}, eps={p.eps:g}, dt={p.dt:g}, n={self.n}, weak={self.weak_kind}, "
-                f"{self.mesh.describe()}, element={self.fem.element}, dofs={self.fem.ndofs}, device={self.device})")
+                f"{self.mesh.describe()}, element={self.fem.element}, dofs={self.fem.ndofs}{strong}, device={self.device})")
 
 
 def combine_losses(data: torch.Tensor, physics: dict[str, torch.Tensor] | None, lam: float,

@@ -15,6 +15,7 @@ from it) plus these keys, all tensors or plain Python values:
 ``split``       ``{"train": [...], "val": [...], "test": [...]}`` trajectory indices
 ``data``        ``{"path": str, "meta": dict}`` -- the dataset and its attributes (plain values)
 ``T_in``        input frames of the model
+``world_size``  processes that trained it (information: a run continues under any world size)
 ==============  ==================================================================================
 
 ``last.pt`` is rewritten (atomically) after every epoch; ``best.pt`` when the validation score improves.

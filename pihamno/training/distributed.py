@@ -1,9 +1,17 @@
 """Multi-process training with ``torchrun`` (DistributedDataParallel) -- and the single-process default.
 
-``torchrun --nproc_per_node=G -m pihamno train --config ...`` sets ``RANK``, ``WORLD_SIZE`` and
-``LOCAL_RANK``; :func:`init_distributed` then starts the process group (``nccl`` on CUDA, ``gloo`` on
-CPU) and puts rank r on ``cuda:LOCAL_RANK``. Without those variables everything runs in one process and
-the helpers below are no-ops. Only rank 0 (:attr:`DistEnv.is_main`) writes files or prints.
+``torchrun --nproc_per_node=G -m pihamno train --config ...`` (one node) or ``torchrun --nnodes=N
+--nproc_per_node=G --rdzv-backend=c10d --rdzv-endpoint=HOST:PORT ...`` (N nodes, docs/scaling.md) sets
+``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; :func:`init_distributed` then starts the process group
+(``nccl`` on CUDA, ``gloo`` on CPU) and puts rank r on ``cuda:LOCAL_RANK``. Without those variables
+everything runs in one process and the helpers below are no-ops. Only rank 0 (:attr:`DistEnv.is_main`)
+writes files or prints; decisions that read files are rank 0's, broadcast (:func:`on_main`).
+
+What a run does not depend on: the world size. Every rank draws the same global batch of
+``[optim] batch_size`` windows and trains on its share ``rank::world`` (the batch must be divisible by
+the world size); DDP averages the gradients, so a step is the one a single process takes on the whole
+batch, up to the order of floating-point sums. Hence a checkpoint continues under any world size
+(``tests/test_ddp.py`` trains with torchrun on 2 ranks and resumes on 1, and the reverse).
 """
 
 from __future__ import annotations
@@ -61,6 +69,26 @@ def broadcast_object(obj, env: DistEnv):
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def on_main(fn, env: DistEnv | None):
+    """``fn()`` run on rank 0 only; its value -- or the exception it raised -- on every rank.
+
+    For decisions that read files (resume or not, which checkpoint): every rank takes rank 0's, so ranks
+    never part ways (one raising while the others wait in a collective), and only rank 0 reads the file.
+    """
+    if env is None or not env.enabled:
+        return fn()
+    box = None
+    if env.is_main:
+        try:
+            box = ("value", fn())
+        except Exception as exc:  # handed to every rank, raised there
+            box = ("error", exc)
+    kind, value = broadcast_object(box, env)
+    if kind == "error":
+        raise value
+    return value
 
 
 def barrier(env: DistEnv) -> None:

@@ -1,4 +1,8 @@
-"""Optimiser and learning-rate schedule: AdamW with linear warm-up then cosine decay, per step.
+"""Optimiser and learning-rate schedule: AdamW (or Adam) with linear warm-up then cosine decay, per step.
+
+``optimizer="adamw"`` decays the weights decoupled from the gradient (``p -= lr wd p`` next to the Adam step);
+``"adam"`` is :class:`torch.optim.Adam` with coupled decay (``g += wd p`` before the moments), the HAMNO
+authors' choice (docs/paper.md section 6).
 
     lr(s) = lr * (s + 1) / W                                                  for s < W (warm-up steps)
     lr(s) = lr * (r + (1 - r) * (1 + cos(pi * (s - W) / max(1, S - W))) / 2)  afterwards
@@ -34,11 +38,18 @@ def cosine_warmup(total_steps: int, warmup_steps: int = 0, min_ratio: float = 0.
 
 
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0, total_steps: int = 1,
-                    warmup_steps: int = 0, min_lr_ratio: float = 0.0):
-    """AdamW on the model's trainable parameters and its per-step schedule (module formula):
-    ``(torch.optim.AdamW, torch.optim.lr_scheduler.LambdaLR)``. Fused (one kernel) when the parameters are on CUDA."""
+                    warmup_steps: int = 0, min_lr_ratio: float = 0.0, optimizer: str = "adamw"):
+    """AdamW (or Adam: ``optimizer="adam"``) on the model's trainable parameters and its per-step schedule
+    (module formula): ``(torch.optim.AdamW | torch.optim.Adam, torch.optim.lr_scheduler.LambdaLR)``. Fused (one
+    kernel per step) when the parameters are on CUDA."""
+    from pihamno.choices import OPTIMIZERS
+    from pihamno.errors import InputError
+
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     params = [p for p in model.parameters() if p.requires_grad]
-    fused = bool(params) and all(p.is_cuda for p in params)  # one kernel per step on CUDA
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **({"fused": True} if fused else {}))
+    kind = torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam
+    fused = bool(params) and all(p.is_cuda for p in params)
+    opt = kind(params, lr=lr, weight_decay=weight_decay, **({"fused": True} if fused else {}))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_warmup(total_steps, warmup_steps, min_lr_ratio))
     return opt, sched

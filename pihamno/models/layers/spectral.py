@@ -17,7 +17,10 @@ U-NO maps between resolutions with it). The transform pair ``T`` is chosen by ``
 
 Modes are a band limit, not a grid size: on a grid too small for them the layer keeps what the grid holds
 (``n//2`` per full FFT axis, ``n//2 + 1`` on the half-spectrum axis, ``n`` cosines) and uses the matching
-weights, so a layer built for one grid runs on coarser and finer ones. The transforms always run in float32
+weights, so a layer built for one grid runs on coarser and finer ones. (``truncation="leading"`` instead takes
+the first weight slots of every fft corner, as the HAMNO authors' code does: see
+:func:`.transforms.fft_modes`; it differs from the default only on grids with fewer than ``2 m`` nodes per
+axis.) The transforms always run in float32
 with autocast disabled (half-precision FFTs fail on sizes that are not powers of two and lose accuracy); the
 output is float32.
 
@@ -35,7 +38,7 @@ from torch import nn
 
 from pihamno.errors import InputError
 
-from .transforms import dct1_matrices, dct3, dct_mode_caps, fft_corners, fft_mode_caps, idct3
+from .transforms import TRUNCATIONS, Truncation, dct1_matrices, dct3, dct_mode_caps, fft_mode_caps, fft_modes, idct3
 
 #: Basis of a spectral convolution (a model option; see the module docstring).
 Basis = Literal["fft", "dct"]
@@ -63,11 +66,14 @@ def _float32(x: torch.Tensor) -> torch.Tensor:
 class SpectralConv3d(nn.Module):
     """Global convolution ``(B, C_in, *grid) -> (B, C_out, *out_size)`` in the ``basis`` (see module docstring)."""
 
-    def __init__(self, in_channels: int, out_channels: int, modes, basis: str = "fft"):
+    def __init__(self, in_channels: int, out_channels: int, modes, basis: str = "fft", truncation: Truncation = "band"):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.modes = as_modes(modes)
         self.basis = check_basis(basis)
+        if truncation not in TRUNCATIONS:
+            raise InputError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
+        self.truncation = truncation
         scale = 1.0 / (in_channels * out_channels)
         if basis == "fft":
             shape = (4, in_channels, out_channels, *self.modes, 2)
@@ -78,7 +84,8 @@ class SpectralConv3d(nn.Module):
         self.weight = nn.Parameter(scale * torch.rand(shape))
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, modes={self.modes}, basis={self.basis!r}"
+        extra = f", truncation={self.truncation!r}" if self.truncation != "band" else ""
+        return f"{self.in_channels}, {self.out_channels}, modes={self.modes}, basis={self.basis!r}{extra}"
 
     def forward(self, x: torch.Tensor, out_size: tuple[int, int, int] | None = None) -> torch.Tensor:
         size_in = tuple(x.shape[-3:])
@@ -92,17 +99,19 @@ class SpectralConv3d(nn.Module):
     def _fft(self, x, size_in, size_out):
         caps = fft_mode_caps(size_in, size_out)
         modes = tuple(min(m, c) for m, c in zip(self.modes, caps))
-        small = tuple(min(i, o) for i, o in zip(size_in, size_out))
-        corners = fft_corners(small[:2], modes, self.modes)
+        kept = fft_modes(size_in, size_out, modes, self.modes, self.truncation, x.device)
+        B, C_out = x.shape[0], self.out_channels
         X = torch.fft.rfftn(x, dim=(-3, -2, -1), norm="forward")
-        W = torch.view_as_complex(_float32(self.weight))
-        B = x.shape[0]
-        Y = X.new_zeros(B, self.out_channels, size_out[0], size_out[1], size_out[2] // 2 + 1)
-        Xc = torch.stack([X[(..., *spec)] for _, spec, _ in corners])  # (corners, B, C_in, m0, m1, m2)
-        Wc = torch.stack([W[(idx, ..., *wts)] for idx, _, wts in corners])  # (corners, C_in, C_out, m0, m1, m2)
-        Yc = torch.einsum("cbixyz,cioxyz->cboxyz", Xc, Wc)
-        for c, (_, spec, _) in enumerate(corners):
-            Y[(..., *spec)] = Yc[c]
+        corner, s0, s1, s2 = kept.weight
+        W = torch.view_as_complex(_float32(self.weight))[corner, :, :, s0, s1, s2]  # (K, C_in, C_out)
+        # gather / scatter the kept modes by flat index: backward then holds one spectrum-sized gradient (of X)
+        # instead of a zero-filled full-size buffer per corner slice and per corner copy
+        Xk = X.flatten(-3).permute(2, 0, 1).index_select(0, kept.source)  # (K, B, C_in), K = k0 k1 m2 kept modes
+        Yk = torch.bmm(Xk, W)  # (K, B, C_out)
+        half = (size_out[0], size_out[1], size_out[2] // 2 + 1)
+        Y = X.new_zeros(half[0] * half[1] * half[2], B, C_out)  # no grad: autograd keeps no copy of it
+        Y.index_copy_(0, kept.target, Yk)
+        Y = Y.permute(1, 2, 0).unflatten(-1, half)
         return torch.fft.irfftn(Y, s=size_out, dim=(-3, -2, -1), norm="forward")
 
     def _dct(self, x, size_in, size_out):

@@ -28,13 +28,16 @@ Real FFT
 ``torch.fft.rfftn`` over the last three axes with ``norm="forward"`` (the 1/N on the forward transform): the same
 composite operator as the default ``"backward"`` norm on one grid, and amplitude-correct when the inverse is
 taken on another grid (U-NO resampling). Kept modes are the usual four low-frequency corners
-``[:m or -m:, :m or -m:, :m]`` of the half spectrum.
+``[:m or -m:, :m or -m:, :m]`` of the half spectrum, gathered and scattered with flat indices
+(:func:`fft_modes`), so that autograd keeps no full-size buffer per corner.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 
@@ -93,26 +96,89 @@ def idct3(c: torch.Tensor, size: tuple[int, int, int]) -> torch.Tensor:
     return _along(c, mats)
 
 
-def fft_corners(sizes: tuple[int, int], modes: tuple[int, int, int], stored: tuple[int, int, int]):
-    """The low-frequency corners of an ``rfftn`` half spectrum: a list of ``(weight_index, spectrum_slices,
-    weight_slices)``.
+#: Weights a negative-frequency corner uses when a grid keeps fewer modes ``m`` than the ``M`` stored (see
+#: :func:`fft_modes`): ``"band"`` (pihamno) or ``"leading"`` (the HAMNO authors' release).
+Truncation = Literal["band", "leading"]
+TRUNCATIONS: tuple[str, ...] = get_args(Truncation)
 
-    ``sizes`` are the lengths of the two full axes (the smaller of input and output grid), ``modes`` the modes
-    kept now and ``stored`` the modes the weights were built with (``modes <= stored``). Corners are stored as
-    (+x, +y), (-x, +y), (+x, -y), (-x, -y) (weight indices 0..3); the half-spectrum axis is always ``[:m2]``. A
-    - corner holds frequencies -M..-1 in its M weight slots, so when fewer modes are kept it uses the last ones.
-    On an axis of length 1 the + and - corners are the same single mode, so the - corner is left out there.
+
+@dataclass(frozen=True)
+class FFTModes:
+    """The kept modes of an ``rfftn`` half spectrum, as flat indices (built by :func:`fft_modes`).
+
+    ``shape = (k0, k1, m2)`` is the block of kept modes: along each full axis the ``m`` non-negative
+    frequencies ``0..m-1`` followed (when the axis holds more than one node) by the ``m`` negative ones
+    ``-m..-1``, so ``k = 2m`` (or ``m``); along the half axis ``0..m2-1``. ``source`` (``K = k0 k1 m2`` longs)
+    indexes the flattened input spectrum ``(n0, n1, n2//2 + 1)``, ``target`` the flattened output spectrum, and
+    ``weight`` = (corner, slot0, slot1, slot2), four ``(K,)`` index tensors into the weight's axes
+    ``(4, ., ., M0, M1, M2)`` (corners (+x, +y), (-x, +y), (+x, -y), (-x, -y) = 0..3).
     """
-    m0, m1, m2 = modes
-    M0, M1, _ = stored
-    out = []
-    for idx, (neg0, neg1) in enumerate(((False, False), (True, False), (False, True), (True, True))):
-        if (neg0 and sizes[0] == 1) or (neg1 and sizes[1] == 1):
-            continue
-        spec = (slice(-m0, None) if neg0 else slice(0, m0), slice(-m1, None) if neg1 else slice(0, m1), slice(0, m2))
-        wts = (slice(M0 - m0, M0) if neg0 else slice(0, m0), slice(M1 - m1, M1) if neg1 else slice(0, m1), slice(0, m2))
-        out.append((idx, spec, wts))
-    return out
+
+    shape: tuple[int, int, int]
+    source: torch.Tensor
+    target: torch.Tensor
+    weight: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _axis(n_in: int, n_out: int, m: int, M: int, negative: bool, truncation: str):
+    """One full axis: (input positions, output positions, corner sign 0/1, weight slots) of its kept modes."""
+    pos = list(range(m))
+    src, dst, sign, slot = pos[:], pos[:], [0] * m, pos[:]
+    if negative:
+        src += [n_in - m + j for j in pos]
+        dst += [n_out - m + j for j in pos]
+        sign += [1] * m
+        slot += [M - m + j for j in pos] if truncation == "band" else pos
+    return src, dst, sign, slot
+
+
+def _fft_modes_build(size_in: tuple, size_out: tuple, modes: tuple, stored: tuple, truncation: str, device):
+    small = tuple(min(i, o) for i, o in zip(size_in, size_out))
+    (s0, d0, c0, w0), (s1, d1, c1, w1) = (
+        _axis(size_in[a], size_out[a], modes[a], stored[a], small[a] > 1, truncation) for a in (0, 1))
+    m2 = modes[2]
+    h_in, h_out = size_in[2] // 2 + 1, size_out[2] // 2 + 1
+    a0, a1, a2 = torch.meshgrid(torch.arange(len(s0)), torch.arange(len(s1)), torch.arange(m2), indexing="ij")
+
+    def flat(i0, i1, n1, n2):  # (k0,), (k1,) -> flat indices of the block into an (., n1, n2) spectrum
+        return ((torch.tensor(i0)[a0] * n1 + torch.tensor(i1)[a1]) * n2 + a2).reshape(-1)
+
+    corner = torch.tensor(c0)[a0] + 2 * torch.tensor(c1)[a1]
+    weight = tuple(i.reshape(-1).to(device) for i in (corner, torch.tensor(w0)[a0], torch.tensor(w1)[a1], a2))
+    return FFTModes((len(s0), len(s1), m2), flat(s0, s1, size_in[1], h_in).to(device),
+                    flat(d0, d1, size_out[1], h_out).to(device), weight)
+
+
+_fft_modes_cached = functools.lru_cache(maxsize=256)(_fft_modes_build)
+
+
+def fft_modes(size_in: tuple, size_out: tuple, modes: tuple, stored: tuple, truncation: str = "band",
+              device=None) -> FFTModes:
+    """The kept modes of an ``rfftn`` spectral convolution from an ``size_in`` to an ``size_out`` grid.
+
+    ``modes <= stored`` are the modes kept now (capped by :func:`fft_mode_caps`) and ``stored`` those the weights
+    were built with. The four low-frequency corners ``[:m | -m:, :m | -m:, :m2]`` of the half spectrum are kept;
+    on an axis of length 1 (of the smaller grid) the + and - corners are the same single mode, so the - corner
+    is left out there. A - corner stores frequencies ``-M..-1`` in its ``M`` weight slots; when fewer modes are
+    kept (a coarse grid) ``truncation`` says which slots frequency ``-m + j`` uses:
+
+    * ``"band"`` -- slot ``M - m + j``: every slot keeps its frequency, so a layer gives the same field on a
+      grid and on its refinement (pihamno's default);
+    * ``"leading"`` -- slot ``j``: the first ``m`` slots of every corner, as the HAMNO authors' ``SpectralConv3d``
+      slices ``weights[:, :, :m1, :m2, :m3]`` (networks.py of MBamdad/HAMNO; docs/paper.md section 4). It equals
+      ``"band"`` whenever ``m == M``, i.e. on grids of at least ``2M`` nodes per full axis.
+
+    >>> k = fft_modes((4, 4, 4), (4, 4, 4), (2, 2, 2), (3, 3, 3))
+    >>> k.shape, k.source[:3].tolist(), k.source[-1].item()   # modes 0, 1, -2, -1 along the full axes
+    ((4, 4, 2), [0, 1, 3], 46)
+    >>> [i[-1].item() for i in k.weight], [i[-1].item() for i in fft_modes((4,) * 3, (4,) * 3, (2,) * 3, (3,) * 3, "leading").weight]
+    ([3, 2, 2, 1], [3, 1, 1, 1])
+    """
+    if truncation not in TRUNCATIONS:
+        raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
+    args = (tuple(map(int, size_in)), tuple(map(int, size_out)), tuple(map(int, modes)), tuple(map(int, stored)),
+            truncation, torch.device(device or "cpu"))
+    return _fft_modes_build(*args) if torch.compiler.is_compiling() else _fft_modes_cached(*args)
 
 
 def fft_mode_caps(n_in: tuple[int, ...], n_out: tuple[int, ...]) -> tuple[int, int, int]:
