@@ -3,6 +3,7 @@
     python bench/bench_models.py                         # n = 32, batch 8, CUDA if present else CPU
     python bench/bench_models.py --device cpu --repeats 2 --models fno hamno
     python bench/bench_models.py --device cuda --scaling --bf16 --compile   # + HAMNO at n = 32, 64, 128
+    python bench/bench_models.py --device cpu --models hamno --scaling --scaling-n 32 --channels-last
     python bench/bench_models.py --spectral --threads 1 --repeats 6   # fft branch: corner slices vs flat index
 
 Each model is built at its default (paper-sized) configuration and trained for one step on a random batch
@@ -25,7 +26,8 @@ be bit-identical, and it prints the step times, their ratio and the bytes alloca
 
 Ratios are against FNO measured in the same run. ``--scaling`` adds HAMNO at n = 32, 64, 128 (``--scaling-n``) in
 float32, and with ``--bf16`` (bf16 autocast; spectral layers stay float32) and/or ``--compile``
-(``torch.compile``); it is meant for CUDA (on CPU it runs, slowly: compiling HAMNO takes minutes there).
+(``torch.compile``) and/or ``--channels-last`` (weights and input as ``channels_last_3d``, the trainer's
+``run.channels_last``); it is meant for CUDA (on CPU it runs, slowly: compiling HAMNO takes minutes there).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import time
 
 
 def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup: int, bf16: bool, compile_: bool,
-                threads: int | None = None):
+                threads: int | None = None, channels_last: bool = False):
     """Runs in a child process: (params, median step seconds, peak step memory in MiB) or an error string."""
     import torch
 
@@ -52,8 +54,10 @@ def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup
     cuda = dev.type == "cuda"
     model = build_model(name).to(dev)
     params = count_parameters(model)
-    net = torch.compile(model) if compile_ else model
     u = torch.randn(batch, model.T_in, n, n, n, device=dev)
+    if channels_last:
+        model, u = model.to(memory_format=torch.channels_last_3d), u.contiguous(memory_format=torch.channels_last_3d)
+    net = torch.compile(model) if compile_ else model
     sync = torch.cuda.synchronize if cuda else (lambda: None)
 
     def step():
@@ -216,6 +220,7 @@ def main(argv=None) -> int:
     p.add_argument("--scaling-n", type=int, nargs="+", default=[32, 64, 128], help="grids of --scaling (default 32 64 128)")
     p.add_argument("--bf16", action="store_true", help="with --scaling: add bf16-autocast runs")
     p.add_argument("--compile", action="store_true", help="with --scaling: add torch.compile runs")
+    p.add_argument("--channels-last", action="store_true", help="with --scaling: add channels_last_3d runs")
     p.add_argument("--spectral", action="store_true",
                    help="only compare HAMNO steps with the old corner-sliced fft branch and the current one")
     args = p.parse_args(argv)
@@ -252,17 +257,18 @@ def main(argv=None) -> int:
               f"{_fmt(rt, '', 2)} | {_fmt(mem)} | {_fmt(rm, '', 2)} |", flush=True)
 
     if args.scaling:
-        variants = [("fp32", False, False)]
-        variants += [("bf16", True, False)] if args.bf16 else []
-        variants += [("fp32+compile", False, True)] if args.compile else []
-        variants += [("bf16+compile", True, True)] if args.bf16 and args.compile else []
+        variants = [("fp32", False, False, False)]
+        variants += [("fp32+channels_last", False, False, True)] if args.channels_last else []
+        variants += [("bf16", True, False, False)] if args.bf16 else []
+        variants += [("fp32+compile", False, True, False)] if args.compile else []
+        variants += [("bf16+compile", True, True, False)] if args.bf16 and args.compile else []
         print(f"\n# HAMNO scaling, batch {args.batch}; ratios against fp32 eager at the same n\n")
         print("| n | variant | step time | x fp32 | memory (MiB) | x fp32 |")
         print("|---:|---|---:|---:|---:|---:|")
         for n in args.scaling_n:
             base = None
-            for label, bf16, comp in variants:
-                _, t, mem = measure("hamno", n, args.batch, device, repeats, warmup, bf16, comp, args.threads)
+            for label, bf16, comp, cl in variants:
+                _, t, mem = measure("hamno", n, args.batch, device, repeats, warmup, bf16, comp, args.threads, cl)
                 if base is None:
                     base = (t, mem)
                 rt = t / base[0] if isinstance(t, float) and isinstance(base[0], float) else "-"

@@ -1,32 +1,124 @@
-"""Reference solver benchmark: seconds per saved frame and CG iterations per PDE, preconditioner and grid size.
+"""Reference solver benchmark: the FEM step against a node-grid DCT-I spectral step, and seconds per saved frame.
 
-    python bench/bench_solvers.py                       # n = 32 and 64, 4 frames each, both preconditioners
-    python bench/bench_solvers.py --n 32 --frames 11
+    python bench/bench_solvers.py                       # FEM / spectral step ratios at n = 32 and 64, all PDEs
+    python bench/bench_solvers.py --n 32 --steps 20
+    python bench/bench_solvers.py --per-frame           # + the old table: s/frame and CG iterations, jacobi vs dct
     python bench/bench_solvers.py --full                # + one 101-frame n = 32 trajectory per PDE (default setup)
 
-Each row: the PDE at the paper's parameters (fem.schemes.PRESETS, substeps 1, rtol 1e-10) on the Kuhn mesh of
-the n^3 grid, from the PDE's default initial condition (pihamno.data.initial_conditions); the time per saved
-frame excludes assembly (reported separately) and the first frame (warm-up); ratios are against Jacobi in
-the same run. ``--full`` times what ``pihamno generate`` does for one trajectory, assembly included.
+**Step ratios** (the default). Each row: the PDE at the paper's parameters (fem.schemes.PRESETS, substeps 1,
+rtol 1e-10) on the Kuhn mesh of the n^3 grid, from the PDE's default initial condition advanced a few frames;
+the median time of ``Stepper.step`` (explicit residual, solve, residual check; float64) for
+
+* ``exact``  -- ``preconditioner="auto"`` as shipped: the edge-corrected DCT solve (fem.capacitance), one
+  solve per step;
+* ``before`` -- the previous default: Jacobi CG for AC, CG with the plain DCT preconditioner for CH and SH;
+
+against a **DCT-I spectral step** of the same scheme on the same grid: the nodal scheme with the 7-point
+Neumann Laplacian diagonalised by DCT-I (the FEM scheme with the Kuhn stiffness's edge rows replaced by the
+mirror-ghost ones), written as well as we can: the transform of the state is carried from step to step, so
+a step is one forward DCT of the nonlinearity, a division by the symbol and one inverse DCT (float64, the
+cube written ``u * u * u``). The columns are the ratios FEM step / spectral step measured in this run (the
+three are timed in interleaved rounds), and the largest difference of one step's increment between the two
+discretisations relative to the increment, everywhere (the Kuhn edge rows differ) and n/4 nodes or more
+from every edge (where they are the same scheme).
+
+One BLAS/OpenMP thread unless ``--threads``: on a shared machine OpenBLAS's spinning threads make the small
+matrix products of the edge correction up to 100x slower. Timings on a loaded machine swing; the ratios of
+one run are what to compare.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 
-import numpy as np
+if __name__ == "__main__" and "--threads" not in sys.argv:  # before numpy is imported
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
-from fem.assembly import assemble, clear_cache
-from fem.mesh import cube_mesh
-from fem.schemes import preset
-from fem.solvers import Stepper, simulate
-from pihamno.data.initial_conditions import default_family, resolve_params, sample, trajectory_rng
+import numpy as np  # noqa: E402
+import scipy.fft  # noqa: E402
+
+from fem.assembly import assemble, clear_cache  # noqa: E402
+from fem.mesh import cube_mesh  # noqa: E402
+from fem.schemes import preset  # noqa: E402
+from fem.solvers import Stepper, grid_eigenvalues, simulate  # noqa: E402
+from pihamno.data.initial_conditions import default_family, resolve_params, sample, trajectory_rng  # noqa: E402
+
+#: the spectral form of the built-in schemes: g^ = a(lam) u^ + b(lam) f(u)^ (lumped mass = the trapezoid weights)
+SPECTRAL_G = {
+    "ac": lambda p, lam: (lam, 1.0 / p.eps**2 + 0 * lam),
+    "ch": lambda p, lam: (p.eps**2 * lam**2, lam),
+    "sh": lambda p, lam: ((1.0 - lam) ** 2, 1.0 + 0 * lam),
+}
+
+
+class SpectralStep:
+    """``u^_1 = u^_0 - (a u^_0 + b DCT(f(u_0))) / p(lam)``, ``u_1 = IDCT(u^_1)``: one DCT-I pair per step."""
+
+    def __init__(self, params, n: int):
+        lam = grid_eigenvalues(n, params.L)
+        a, b = SPECTRAL_G[params.pde](params, lam)
+        p = params.equation.symbol(params, lam)
+        self.params, self.keep, self.force = params, 1.0 - a / p, b / p
+
+    def start(self, u: np.ndarray) -> np.ndarray:
+        return scipy.fft.dctn(u, type=1)
+
+    def step(self, u: np.ndarray, uh: np.ndarray):
+        fh = scipy.fft.dctn(self.params.equation.nonlinearity(self.params, u), type=1)
+        uh = self.keep * uh - self.force * fh
+        return scipy.fft.idctn(uh, type=1), uh
 
 
 def initial_condition(pde: str, n: int, L: float) -> np.ndarray:
     fam = default_family(pde)
     return sample(fam, trajectory_rng(0, 0), n, L, resolve_params(fam, pde))
+
+
+def _interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median seconds of each callable, timed in interleaved rounds (a load change hits every variant alike)."""
+    times = {k: [] for k in fns}
+    for fn in fns.values():
+        fn()
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def edge_distance(n: int) -> np.ndarray:
+    """Nodes from the nearest cube edge, (n, n, n): the second smallest distance to a face."""
+    ijk = np.indices((n, n, n))
+    return np.sort(np.minimum(ijk, n - 1 - ijk), axis=0)[1]
+
+
+def step_ratios(pde: str, n: int, steps: int) -> dict:
+    """Median step times (s) of the exact FEM step, the previous default and the spectral step; CG iterations;
+    the relative difference of one step's increment between FEM and spectral, everywhere and n/4 from the edges."""
+    p = preset(pde)
+    ops = assemble(cube_mesh(n, p.L))
+    t0 = time.perf_counter()
+    exact = Stepper(p, ops, "auto")
+    setup = time.perf_counter() - t0
+    before = Stepper(p, ops, "jacobi" if pde == "ac" else "dct", edge_correction=False)
+    u = simulate(p, ops, initial_condition(pde, n, p.L), 3, stepper=exact).u[-1]
+    X = u.reshape(-1, 1)
+    spec = SpectralStep(p, n)
+    uh = spec.start(u)
+    out = {"setup": setup, "k": exact.exact.k if exact.exact is not None else 0}
+    out |= _interleaved_medians({"spectral": lambda: spec.step(u, uh), "exact": lambda: exact.step(X),
+                                 "before": lambda: before.step(X)}, steps)
+    out["it_exact"] = int(exact.step(X)[1][0])
+    out["it_before"] = int(before.step(X)[1][0])
+    d_fem = exact.step(X)[0].reshape(u.shape) - u
+    diff = np.abs(spec.step(u, uh)[0] - u - d_fem) / np.abs(d_fem).max()
+    out["diff_all"], out["diff_inner"] = float(diff.max()), float(diff[edge_distance(n) >= n // 4].max())
+    return out
 
 
 def per_frame(pde: str, n: int, frames: int, preconditioner: str) -> tuple[float, float]:
@@ -40,28 +132,43 @@ def per_frame(pde: str, n: int, frames: int, preconditioner: str) -> tuple[float
     return (time.perf_counter() - t0) / frames, float(tr.iterations.mean())
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[32, 64], help="grid sizes (default 32 64)")
-    ap.add_argument("--frames", type=int, default=4, help="timed frames per case (default 4)")
+    ap.add_argument("--steps", type=int, default=10, help="timed steps per case (median; default 10)")
     ap.add_argument("--pde", nargs="+", default=["ac", "ch", "sh"])
-    ap.add_argument("--preconditioner", nargs="+", default=["jacobi", "dct"])
+    ap.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads (default 1; set before start)")
+    ap.add_argument("--per-frame", action="store_true", help="also the s/frame table, jacobi vs dct")
+    ap.add_argument("--frames", type=int, default=4, help="timed frames per case of --per-frame (default 4)")
     ap.add_argument("--full", action="store_true", help="also time a full 101-frame n = 32 trajectory per PDE")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
-    print(f"{'pde':<4} {'n':>4} {'precond':<7} {'s/frame':>8} {'CG it/frame':>11} {'vs jacobi':>9}")
+    print(f"# FEM step / DCT-I spectral step (medians of {args.steps} steps, float64, "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')} BLAS thread(s), load average "
+          f"{os.getloadavg()[0]:.1f})")
+    print(f"{'pde':<4} {'n':>4} {'band k':>6} {'setup s':>7} {'spectral ms':>11} {'exact ms':>9} {'it':>3} "
+          f"{'before ms':>9} {'it':>4} {'exact/spec':>10} {'before/spec':>11} {'diff all':>8} {'n/4 in':>8}")
     for n in args.n:
         clear_cache()
-        t0 = time.perf_counter()
-        assemble(cube_mesh(n, 2.0))
-        print(f"# n = {n}: assembly (mesh + M, K, M_L) {time.perf_counter() - t0:.2f} s")
         for pde in args.pde:
-            base = None
-            for pc in args.preconditioner:
-                sec, its = per_frame(pde, n, args.frames, pc)
-                base = base or (sec if pc == "jacobi" else None)
-                ratio = f"{base / sec:.2f}x" if base else "-"
-                print(f"{pde:<4} {n:>4} {pc:<7} {sec:>8.3f} {its:>11.1f} {ratio:>9}", flush=True)
+            r = step_ratios(pde, n, args.steps)
+            print(f"{pde:<4} {n:>4} {r['k']:>6} {r['setup']:>7.2f} {r['spectral'] * 1e3:>11.2f} {r['exact'] * 1e3:>9.2f} "
+                  f"{r['it_exact']:>3} {r['before'] * 1e3:>9.2f} {r['it_before']:>4} "
+                  f"{r['exact'] / r['spectral']:>9.2f}x {r['before'] / r['spectral']:>10.2f}x "
+                  f"{r['diff_all']:>8.1e} {r['diff_inner']:>8.1e}", flush=True)
+    if args.per_frame:
+        print(f"\n{'pde':<4} {'n':>4} {'precond':<7} {'s/frame':>8} {'CG it/frame':>11} {'vs jacobi':>9}")
+        for n in args.n:
+            clear_cache()
+            t0 = time.perf_counter()
+            assemble(cube_mesh(n, 2.0))
+            print(f"# n = {n}: assembly (mesh + M, K, M_L) {time.perf_counter() - t0:.2f} s")
+            for pde in args.pde:
+                base = None
+                for pc in ("jacobi", "dct"):
+                    sec, its = per_frame(pde, n, args.frames, pc)
+                    base = base or (sec if pc == "jacobi" else None)
+                    print(f"{pde:<4} {n:>4} {pc:<7} {sec:>8.3f} {its:>11.1f} {base / sec:>8.2f}x", flush=True)
     if args.full:
         print("# one 101-frame trajectory at n = 32 (auto preconditioner, assembly included)")
         for pde in args.pde:

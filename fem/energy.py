@@ -65,9 +65,14 @@ def free_energy(params: PDEParams, ops, U) -> np.ndarray:
     """Discrete free energy E_h of each field of ``U`` (module docstring); ``ops``: assembled or scheme operators."""
     sops = _scheme_ops(ops)
     X, lead = as_columns(U, sops.ndofs)
+    return energy_of_columns(params, sops, X).reshape(lead)
+
+
+def energy_of_columns(params: PDEParams, sops, X):
+    """E_h of the columns of a nodal matrix X (N, B) -> (B,), on scheme operators of either backend (numpy or
+    :class:`fem.schemes_torch.TorchSchemeOperators` with torch X: the torch solver's energy curves)."""
     pde = params.equation
-    E = 0.5 * np.einsum("nb,nb->b", X, pde.quadratic(params, sops, X)) + (sops.lumped * pde.potential(params, X)).sum(0)
-    return E.reshape(lead)
+    return 0.5 * (X * pde.quadratic(params, sops, X)).sum(0) + (sops.lumped * pde.potential(params, X)).sum(0)
 
 
 def energy_gradient(params: PDEParams, ops, X: np.ndarray) -> np.ndarray:

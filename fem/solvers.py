@@ -11,14 +11,20 @@ Preconditioners (chosen by measurement, ``docs/solvers.md``):
 * ``"dct"`` -- on a P1 mesh whose nodes are the n^3 grid (kuhn, five): ``P = W p(L_h)``, with ``W`` the
   trapezoidal lumped mass, ``L_h`` the 7-point Neumann Laplacian (mirror ghosts) and ``p`` the
   :func:`fem.schemes.symbol` of the scheme; ``P^-1 r = IDCT-I(DCT-I(r / W) / p(lambda))``. On the Kuhn
-  split ``P = A`` except at the cube's 12 edges, so PCG needs a handful of iterations whatever n and tau
-  (CH at 64^3: ~11 instead of ~210 with Jacobi). The transforms run in float32: the preconditioner only
-  shapes the search directions (iterates and residuals stay float64), iteration counts are unchanged and
-  tolerances down to 1e-14 are reached, at half the cost of float64 transforms.
+  split ``P = A`` except in a band of nodes around the cube's 12 edges, and :mod:`fem.capacitance` corrects
+  that band exactly (a capacitance-matrix / Woodbury correction, two transforms per solve as before): the
+  step is then one exact solve, checked on the true residual -- one "iteration" whatever n and tau (CG
+  takes over from there should the check ever fail). Where the correction does not apply (the ``five``
+  split, the consistent mass, a symbol that is not a polynomial of degree <= 2) the plain ``P`` is the CG
+  preconditioner, in float32 (it only shapes the search directions; iterates and residuals stay float64).
 * ``"jacobi"`` -- ``diag(A)`` (:func:`fem.schemes.step_diagonal`); any mesh and element.
-* ``"auto"`` -- the PDE's :attr:`fem.pde.PDE.auto_preconditioner` where the DCT applies, else ``"jacobi"``:
-  ``"jacobi"`` for AC (its matrix is a well-conditioned mass + tau K: ~8-14 iterations, cheaper than two
-  DCTs per iteration), ``"dct"`` for CH and SH.
+* ``"auto"`` -- the PDE's :attr:`fem.pde.PDE.auto_preconditioner` where the DCT applies, else ``"jacobi"``
+  (``"dct"`` for AC, CH and SH).
+
+Cost of a step with the exact solve: the explicit residual ``g(u0)``, two DCT-I transforms of the grid plus
+O(w n^3) band contractions and a k x k LU solve (k = 12(n-2)+8 for AC, 36n-88 for CH and SH), and one
+product with ``A`` for the residual check. ``bench/bench_solvers.py`` compares it with a node-grid DCT-I
+spectral step of the same PDE.
 
 A PDE whose scheme conserves ``1^T M_t u`` exactly (:attr:`fem.pde.PDE.conserves_mass`: CH) gets its
 increment projected onto zero mass after CG (``d -= c 1``, which only removes the residual's component along
@@ -33,16 +39,18 @@ mesh whose dofs are not that grid (a mesh file, P2) the initial condition is int
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft
+from threadpoolctl import threadpool_limits
 
 from fem.assembly import Operators
 from fem.choices import PRECONDITIONERS, Preconditioner  # noqa: F401 - re-exported: the choices are owned by fem.choices
-from fem.energy import free_energy, mass
+from fem.energy import energy_of_columns
 from fem.errors import InputError
 from fem.interpolation import dofs_to_grid, grid_to_dofs
 from fem.mesh import check_cube_side, grid_size_of
@@ -60,6 +68,20 @@ from fem.schemes import (
 #: CG preconditioners of :class:`Stepper` (module docstring).
 
 
+
+def one_blas_thread(fn):
+    """Run ``fn`` with one BLAS thread. The dense products and LU solves of the solver then give the same bits in
+    every process (serial, process pool and Dask workers start with other thread settings: datasets are
+    bit-identical whoever computes them), and multithreaded OpenBLAS only spins on matrices this small
+    (measured up to 100x slower on a loaded machine)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
 class ConvergenceError(RuntimeError):
     """CG did not reach the requested tolerance within ``maxiter`` iterations."""
 
@@ -72,42 +94,59 @@ def pcg(apply_A, b: np.ndarray, x0: np.ndarray, precond, weights: np.ndarray, rt
     A converged column is frozen, so its result does not depend on the other columns. Returns
     ``(x, iterations (B,), relative residual (B,))``; raises :class:`ConvergenceError` after ``maxiter``.
     """
+    x, its, rel, _ = pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter)
+    return (x.copy() if x is x0 else x), its, rel
+
+
+def pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter, where=np.where):
+    """:func:`pcg` that also returns the final true residual ``b - A x`` (N, B): ``(x, its, rel, r)``; ``x`` is
+    ``x0`` itself when ``x0`` already meets the tolerance.
+
+    Written with operations numpy arrays and torch tensors share; ``where`` is ``np.where`` or ``torch.where``
+    (:mod:`fem.solvers_torch` runs it on torch).
+    """
+
+    def dot(u, v):
+        return (u * v).sum(0)
 
     def wnorm(v):
-        return np.sqrt(np.einsum("nb,nb->b", v, weights * v))
+        return dot(v, weights * v) ** 0.5
 
-    x = x0.copy()
+    x = x0
     bnorm = wnorm(b)
     target = rtol * bnorm
-    its = np.zeros(b.shape[1], dtype=np.int64)
+    its = 0 * (bnorm > 0)  # integer zeros (B,) on either backend
     for _restart in range(3):
         r = b - apply_A(x)
-        active = wnorm(r) > target
+        rnorm = wnorm(r)
+        active = rnorm > target
         if not active.any():
-            return x, its, wnorm(r) / np.where(bnorm > 0, bnorm, 1.0)
+            return x, its, rnorm / where(bnorm > 0, bnorm, 1.0), r
+        if x is x0:
+            x = x0 + 0.0  # CG updates x in place; the caller's x0 stays as it was
         z = precond(r)
-        p = z.copy()
-        rz = np.einsum("nb,nb->b", r, z)
+        p = z + 0.0
+        rz = dot(r, z)
         while active.any():
             if its.max() >= maxiter:
-                rel = wnorm(b - apply_A(x)) / np.where(bnorm > 0, bnorm, 1.0)
+                rel = wnorm(b - apply_A(x)) / where(bnorm > 0, bnorm, 1.0)
                 raise ConvergenceError(
-                    f"CG did not converge in {maxiter} iterations (relative residual {rel.max():.2e} > rtol {rtol:.1e})"
+                    f"CG did not converge in {maxiter} iterations (relative residual {float(rel.max()):.2e} > rtol {rtol:.1e})"
                 )
             q = apply_A(p)
-            pq = np.einsum("nb,nb->b", p, q)
-            alpha = np.where(active, rz / np.where(active, pq, 1.0), 0.0)
+            pq = dot(p, q)
+            alpha = where(active, rz / where(active, pq, 1.0), 0.0)
             x += alpha * p
             r -= alpha * q
             its += active
             active &= wnorm(r) > target
             z = precond(r)
-            rz_new = np.einsum("nb,nb->b", r, z)
-            beta = np.where(active, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
+            rz_new = dot(r, z)
+            beta = where(active, rz_new / where(rz != 0, rz, 1.0), 0.0)
             p = z + beta * p
             rz = rz_new
-    rel = wnorm(b - apply_A(x)) / np.where(bnorm > 0, bnorm, 1.0)
-    raise ConvergenceError(f"CG residual drifted above rtol {rtol:.1e} after restarts (relative residual {rel.max():.2e})")
+    rel = wnorm(b - apply_A(x)) / where(bnorm > 0, bnorm, 1.0)
+    raise ConvergenceError(f"CG residual drifted above rtol {rtol:.1e} after restarts (relative residual {float(rel.max()):.2e})")
 
 
 def grid_eigenvalues(n: int, L: float) -> np.ndarray:
@@ -148,10 +187,14 @@ class Stepper:
 
     ``preconditioner``: ``"auto"``, ``"dct"`` or ``"jacobi"`` (module docstring). ``rtol``: tolerance on
     ``fem.schemes.relative_residual``. ``maxiter``: CG iteration cap (default ``max(500, 10 sqrt(N))``).
+    ``edge_correction``: with ``"dct"``, use the exact edge-corrected solve where it applies (default); False
+    keeps the plain DCT preconditioner (comparisons, ``bench/bench_solvers.py``). ``exact`` holds the
+    :class:`fem.capacitance.EdgeCorrection` in use, or None.
     """
 
+    @one_blas_thread
     def __init__(self, params: PDEParams, ops: Operators, preconditioner: Preconditioner = "auto", rtol: float = 1e-10,
-                 maxiter: int | None = None):
+                 maxiter: int | None = None, edge_correction: bool = True):
         if preconditioner not in PRECONDITIONERS:
             raise InputError(f"unknown preconditioner {preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
         if not (isinstance(rtol, (int, float)) and 0 < rtol < 1):
@@ -163,13 +206,17 @@ class Stepper:
         n_grid = grid_size_of(ops.mesh) if ops.element == "P1" else None
         if preconditioner == "auto":
             preconditioner = params.equation.auto_preconditioner if n_grid else "jacobi"
+        self.exact = None  # fem.capacitance.EdgeCorrection: A^-1 exactly
         if preconditioner == "dct":
             if not n_grid:
                 raise InputError("the DCT preconditioner needs a P1 mesh whose nodes are the n^3 grid; use 'jacobi'")
-            self._precond = DCTPreconditioner(params, n_grid, L)
+            from fem.capacitance import edge_correction as build_edge_correction
+
+            self.exact = build_edge_correction(params, ops, n_grid, L) if edge_correction else None
+            self._precond = self.exact.solve if self.exact is not None else DCTPreconditioner(params, n_grid, L)
         else:
-            inv_diag = 1.0 / step_diagonal(params, ops)[:, None]
-            self._precond = lambda R: R * inv_diag
+            self._inv_diag = 1.0 / step_diagonal(params, ops)[:, None]
+            self._precond = lambda R: R * self._inv_diag
         self.preconditioner = preconditioner
         # mass-conserving PDE (CH): M_t 1, for the exact-mass projection of the increment
         self._mt1 = time_mass(params, self.sops, np.ones((ops.ndofs, 1))) if params.equation.conserves_mass else None
@@ -177,24 +224,58 @@ class Stepper:
     def step(self, u0: np.ndarray, guess: np.ndarray | None = None):
         """Solve ``residual(params, ops, u0, u1) = 0``; u0 (N, B). Returns ``(u1, iterations (B,), relres (B,))``.
 
-        ``guess``: initial increment ``u1 - u0`` (default zero, i.e. the previous state).
+        ``guess``: initial increment ``u1 - u0`` (default zero, i.e. the previous state); not used by the exact
+        solve, which counts as one iteration.
         """
         p, s = self.params, self.sops
         b = -explicit_residual(p, s, u0)
-        d0 = np.zeros_like(u0) if guess is None else guess
+        if self.exact is not None:
+            d0 = self._project(self.exact.solve(b))  # exact up to round-off: project first, then check once
+        else:
+            d0 = u0 * 0.0 if guess is None else guess
         apply_A = lambda X: step_operator(p, s, X)  # noqa: E731
-        d, its, rel = pcg(apply_A, b, d0, self._precond, 1.0 / s.lumped, self.rtol, self.maxiter)
-        if self._mt1 is not None:
-            d -= (self._mt1 * d).sum(0) / self._mt1.sum()
-            rel = np.sqrt(((b - apply_A(d)) ** 2 / s.lumped).sum(0) / np.maximum((b**2 / s.lumped).sum(0), 1e-300))
+        d, its, rel, r = pcg_with_residual(apply_A, b, d0, self._precond, 1.0 / s.lumped, self.rtol, self.maxiter,
+                                           self._where)
+        if self._mt1 is not None and (self.exact is None or bool(its.max() > 0)):
+            d = self._project(d)
+            r = b - apply_A(d)
+            rel = ((r * r / s.lumped).sum(0) / (b * b / s.lumped).sum(0).clip(min=1e-300)) ** 0.5
+        if self.exact is not None:
+            its = its + 1
         return u0 + d, its, rel
+
+    def _project(self, d):
+        """A mass-conserving PDE's increment with its mass removed (``d -= c 1``, c = 1^T M_t d / 1^T M_t 1)."""
+        if self._mt1 is None:
+            return d
+        return d - (self._mt1 * d).sum(0) / self._mt1.sum()
+
+    # The array backend of simulate (fem.solvers_torch.TorchStepper overrides these five).
+    _where = staticmethod(np.where)
+
+    def to_backend(self, A: np.ndarray) -> np.ndarray:
+        """A host array (N, B) as this stepper's array type (a float64 copy)."""
+        return np.array(A, dtype=np.float64)
+
+    def to_host(self, X) -> np.ndarray:
+        """A backend array as a numpy array."""
+        return X
+
+    def max_abs(self, X) -> np.ndarray:
+        """``max |X|`` per column (B,), on the backend."""
+        return np.abs(X).max(axis=0)
+
+    def grid_maps(self, n: int):
+        """``(to_dofs, to_grid)``: nodal matrices from / to the n^3 grid (identity on a grid mesh)."""
+        P, Q = grid_to_dofs(self.ops, n), dofs_to_grid(self.ops, n)
+        return (lambda X: X if P is None else P @ X), (lambda X: X if Q is None else Q @ X)
 
 
 @dataclass
 class Trajectory:
     """Result of :func:`simulate`; B = batch (absent when one initial condition was given)."""
 
-    u: np.ndarray  #: (B, frames, n, n, n) saved frames on the node grid, float64
+    u: np.ndarray  #: (B, frames, n, n, n) saved frames on the node grid, float64 (or simulate's dtype)
     energy: np.ndarray  #: (B, frames) discrete free energy E_h of the frames (on the dofs)
     mass: np.ndarray  #: (B, frames) int u_h of the frames
     iterations: np.ndarray  #: (B, frames - 1) CG iterations per saved frame (summed over substeps)
@@ -203,6 +284,7 @@ class Trajectory:
     stability_bound: float | None  #: fem.schemes.stability_bound of the scheme
 
 
+@one_blas_thread
 def simulate(
     params: PDEParams,
     ops: Operators,
@@ -214,6 +296,7 @@ def simulate(
     maxiter: int | None = None,
     progress: bool = False,
     stepper: Stepper | None = None,
+    dtype=np.float64,
 ) -> Trajectory:
     """Run ``frames - 1`` saved steps (each ``params.substeps`` scheme steps) from grid field(s) ``u0``.
 
@@ -223,6 +306,9 @@ def simulate(
     frames : number of saved frames including the initial one (>= 2).
     rtol, preconditioner, maxiter : see :class:`Stepper` (or pass a ready ``stepper``).
     progress : show a tqdm bar over frames.
+    stepper : a ready :class:`Stepper` for ``params`` and ``ops`` -- or a :class:`fem.solvers_torch.TorchStepper`,
+        which runs the same loop on torch tensors (CUDA or CPU); frames come back to the host.
+    dtype : of the saved frames ``u`` (float64; float32 halves the host memory, as datasets store them).
 
     Returns a :class:`Trajectory`; ``u[..., 0, :, :, :]`` is the initial condition as represented on the mesh.
     Warns when |u| leaves the region where energy decay is proved (:func:`fem.schemes.stability_bound`).
@@ -241,19 +327,20 @@ def simulate(
     stepper = stepper or Stepper(params, ops, preconditioner, rtol, maxiter)
     if stepper.params != params or stepper.ops is not ops:
         raise InputError("the stepper passed to simulate was built for other parameters or operators")
-    P, Q = grid_to_dofs(ops, n), dofs_to_grid(ops, n)
-    X = u0.reshape(B, -1).T
-    X = X.copy() if P is None else P @ X
+    to_dofs, to_grid_nodal = stepper.grid_maps(n)
+    X = to_dofs(stepper.to_backend(u0.reshape(B, -1).T))
+    sops, host, where = stepper.sops, stepper.to_host, stepper._where
 
-    def to_grid(X):
-        return (X if Q is None else Q @ X).T.reshape(B, n, n, n)
+    def record(f):
+        out[:, f] = host(to_grid_nodal(X)).T.reshape(B, n, n, n)
+        energy[:, f], masses[:, f] = host(energy_of_columns(params, sops, X)), host((sops.lumped * X).sum(0))
 
-    out = np.empty((B, frames, n, n, n))
+    out = np.empty((B, frames, n, n, n), dtype=dtype)
     energy, masses = np.empty((B, frames)), np.empty((B, frames))
     iters = np.zeros((B, frames - 1), dtype=np.int64)
     res = np.zeros((B, frames - 1))
-    out[:, 0], energy[:, 0], masses[:, 0] = to_grid(X), free_energy(params, ops, X), mass(ops, X)
-    max_abs = np.abs(X).max(axis=0)
+    record(0)
+    max_abs = stepper.max_abs(X)
     guess = None
     bar = None
     if progress:
@@ -265,15 +352,17 @@ def simulate(
             for _ in range(params.substeps):
                 X1, its, rel = stepper.step(X, guess)
                 guess, X = X1 - X, X1
-                iters[:, f - 1] += its
-                res[:, f - 1] = np.maximum(res[:, f - 1], rel)
-                max_abs = np.maximum(max_abs, np.abs(X).max(axis=0))
-            out[:, f], energy[:, f], masses[:, f] = to_grid(X), free_energy(params, ops, X), mass(ops, X)
+                iters[:, f - 1] += host(its)
+                res[:, f - 1] = np.maximum(res[:, f - 1], host(rel))
+                m = stepper.max_abs(X)
+                max_abs = where(m > max_abs, m, max_abs)
+            record(f)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
+    max_abs = host(max_abs)
     bound = stability_bound(params)
     if bound is not None and max_abs.max() > bound:
         warnings.warn(

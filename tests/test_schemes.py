@@ -222,7 +222,7 @@ def test_the_pde_objects_own_what_differs():
         assert PRESETS[cls.name] == dict(pde=cls.name, **cls.preset)
     assert PDEParams(get_pde("sh"), 0.15, 15.0, 0.05).pde == "sh"  # an object is stored by its name
     assert [get_pde(n).conserves_mass for n in ("ac", "ch", "sh")] == [False, True, False]
-    assert [get_pde(n).auto_preconditioner for n in ("ac", "ch", "sh")] == ["jacobi", "dct", "dct"]
+    assert [get_pde(n).auto_preconditioner for n in ("ac", "ch", "sh")] == ["dct", "dct", "dct"]
     assert [get_pde(n).initial_condition["family"] for n in ("ac", "ch", "sh")] == ["phase", "phase", "grf"]
     with pytest.raises(InputError, match="unknown PDE 'kdv'; expected one of ac, ch, sh"):
         get_pde("kdv")

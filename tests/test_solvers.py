@@ -65,9 +65,39 @@ def test_dct_and_jacobi_preconditioners_give_the_same_step(pde):
     (u_d, it_d, _), (u_j, it_j, _) = steps["dct"], steps["jacobi"]
     np.testing.assert_allclose(u_d, u_j, rtol=0, atol=1e-8 * np.abs(u_j - u0).max())
     print(f"{pde}: CG iterations dct {it_d.tolist()} jacobi {it_j.tolist()}")
-    if pde != "ac":
-        assert it_d.max() < it_j.min() / 2
-    assert Stepper(p, fops).preconditioner == ("jacobi" if pde == "ac" else "dct")
+    assert it_d.max() == 1 < it_j.min()  # the edge-corrected DCT solve is exact: one solve, checked
+    assert Stepper(p, fops).preconditioner == "dct"
+
+
+@pytest.mark.parametrize("pde", PDES)
+def test_edge_corrected_dct_solve_is_exact_on_the_band_measured_by_probing(pde):
+    """The capacitance correction finds exactly the band of docs/measurements.md section 6 and inverts A."""
+    from fem.capacitance import edge_correction
+
+    for n in (7, 11):
+        p = preset(pde, dt=10 * preset(pde).dt)
+        fops = assemble(cube_mesh(n, p.L))
+        ec = edge_correction(p, fops, n, p.L)
+        assert ec.k == (12 * (n - 2) + 8 if pde == "ac" else 36 * n - 88)
+        A = step_operator(p, SchemeOperators.from_fem(fops), np.eye(n**3))
+        b = np.random.default_rng(n).normal(size=(n**3, 3))
+        np.testing.assert_allclose(ec.solve(b), np.linalg.solve(A, b), rtol=0, atol=1e-11 * np.abs(np.linalg.solve(A, b)).max())
+    # where P - A is not a thin edge band, no correction: the plain DCT preconditioner stays
+    assert edge_correction(p, assemble(cube_mesh(8, p.L, "five")), 8, p.L) is None
+    q = preset(pde, mass="consistent")
+    assert edge_correction(q, assemble(cube_mesh(8, q.L)), 8, q.L) is None
+    assert Stepper(q, assemble(cube_mesh(8, q.L)), "dct").exact is None
+
+
+def test_torch_dct1_is_scipys():
+    import scipy.fft
+
+    from fem.solvers_torch import dct1, dct3, idct3
+
+    for n in (2, 3, 8):
+        x = np.random.default_rng(n).normal(size=(n, n, n, 2))
+        np.testing.assert_allclose(dct1(torch.tensor(x), 1).numpy(), scipy.fft.dct(x, type=1, axis=1), atol=1e-12)
+        np.testing.assert_allclose(idct3(dct3(torch.tensor(x))).numpy(), x, atol=1e-12)
 
 
 @pytest.mark.parametrize("split", ["kuhn", "five"])

@@ -254,3 +254,19 @@ def test_fft_modes_and_truncation_are_checked():
     assert k.shape == (6, 6, 3) and len(set(k.source.tolist())) == 108 and torch.equal(k.source, k.target)
     lead = fft_modes((8, 8, 8), (8, 8, 8), (3, 3, 3), (3, 3, 3), "leading")
     assert all(torch.equal(a, b) for a, b in zip(k.weight, lead.weight))  # all modes kept: no difference
+
+
+def test_caches_filled_during_inference_serve_training():
+    """A rollout under inference_mode fills the mode/DCT caches; a training step on the same sizes must still
+    backpropagate (the cached index tensors are ordinary tensors, not inference tensors)."""
+    from pihamno.models.layers.transforms import _dct1_cached, _fft_modes_cached
+
+    _dct1_cached.cache_clear()
+    _fft_modes_cached.cache_clear()
+    for basis in ("fft", "dct"):
+        layer = SpectralConv3d(2, 2, 2, basis)
+        x = torch.randn(1, 2, 6, 6, 6)
+        with torch.inference_mode():
+            layer(x)
+        layer(x.requires_grad_()).square().sum().backward()
+        assert layer.weight.grad is not None and torch.isfinite(layer.weight.grad).all()

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: Keys that may differ from the checkpoint's on resume (they do not change what was learned so far).
 RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.out", "run.log_every", "run.tensorboard",
-               "run.compile", "run.bf16", "run.val_every")
+               "run.compile", "run.bf16", "run.val_every", "run.val_rollout_every", "run.channels_last")
 
 
 # --------------------------------------------------------------------------------------------- pieces
@@ -145,6 +145,7 @@ def loop_settings(cfg: TrainConfig):
         grad_clip=o.grad_clip, pushforward=r.pushforward, pushforward_detach=r.pushforward_detach,
         val_metric=r.val_metric, val_every=r.val_every, log_every=r.log_every, tensorboard=r.tensorboard,
         seed=r.seed, unroll=cfg.physics.unroll, unroll_detach=cfg.physics.unroll_detach,
+        val_rollout_every=r.val_rollout_every,
         pool_batch=0 if cfg.data.unlabeled is None else (cfg.physics.unlabeled_batch or o.batch_size),
     )
 
@@ -208,7 +209,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
                                  o.min_lr_ratio, o.optimizer)
     trainer = Trainer(model, data, build_objective(cfg, physics), opt, sched, loop=loop_settings(cfg),
                       processor=processor, out=cfg.run.out, env=env, bf16=cfg.run.bf16, compile=cfg.run.compile,
-                      data_on_device=cfg.data.on_device,
+                      data_on_device=cfg.data.on_device, channels_last=cfg.run.channels_last,
                       record={"config": cfg.to_dict(), "data": record, "world_size": env.world}, quiet=quiet)
     if state is not None:
         saved_world = int(state.get("world_size", 1))

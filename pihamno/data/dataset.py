@@ -210,16 +210,41 @@ def _compute(index: int, state: dict | None = None) -> dict:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper)
+    return _result(index, tr, caught)
+
+
+def _result(index: int, tr, caught, j=...) -> dict:
+    """What :func:`_commit` writes for trajectory ``index``: column ``j`` of a batched trajectory ``tr`` (or all of
+    a single one)."""
     return dict(
         index=index,
-        u=tr.u.astype(np.float32),
-        energy=tr.energy,
-        mass=tr.mass,
-        cg_iterations=tr.iterations.astype(np.int32),
-        solver_residual=tr.residual,
-        max_abs=float(tr.max_abs),
+        u=tr.u[j].astype(np.float32),
+        energy=tr.energy[j],
+        mass=tr.mass[j],
+        cg_iterations=tr.iterations[j].astype(np.int32),
+        solver_residual=tr.residual[j],
+        max_abs=float(tr.max_abs[j]),
         warnings=[str(w.message) for w in caught],
     )
+
+
+def _compute_on_device(spec: DatasetSpec, todo: list[int], device, batch: int):
+    """Yield the results of trajectories ``todo``, ``batch`` at a time, from the torch solver on ``device``
+    (:class:`fem.solvers_torch.TorchStepper`: the same scheme and tolerance; frames agree with the numpy solver's
+    to the solver tolerance, not bitwise)."""
+    from fem.solvers import simulate
+    from fem.solvers_torch import TorchStepper
+
+    ops = spec.operators()
+    stepper = TorchStepper(spec.params, ops, spec.preconditioner, spec.rtol, device=device)
+    for i in range(0, len(todo), batch):
+        chunk = todo[i : i + batch]
+        u0 = np.stack([spec.initial_condition(k) for k in chunk])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper, dtype=np.float32)
+        for j, k in enumerate(chunk):
+            yield _result(k, tr, caught, j)
 
 
 # --------------------------------------------------------------------------------------------- writer
@@ -311,6 +336,8 @@ def generate(
     backend: str = "auto",
     scheduler=None,
     retries: int = 2,
+    device=None,
+    batch: int = 8,
 ) -> Path:
     """Write the dataset ``spec`` to ``out`` (resuming ``<out>.partial`` if present); returns ``out``.
 
@@ -321,13 +348,21 @@ def generate(
     ``scheduler`` is given or ``workers > 1`` and Dask is installed, the process pool when it is not, serial for
     one worker). Dask retries a failed trajectory ``retries`` times. Whatever the backend, this process is the
     one writer and the data are the same (each trajectory depends on ``(seed, index)`` only).
-    ``on_commit(index)`` is called after each trajectory is committed (progress hooks, tests).
+    ``device`` (``"cuda"``, ``"cpu"``, a torch.device) runs the torch solver there instead, ``batch``
+    trajectories at a time in this process (:mod:`fem.solvers_torch`; frames agree with the numpy solver's to
+    the solver tolerance, not bitwise). ``on_commit(index)`` is called after each trajectory is committed
+    (progress hooks, tests).
     """
     from fem.assembly import mesh_key
     from pihamno.data.scheduling import Schedule
 
     out = Path(out)
     schedule = Schedule(backend, workers, scheduler, retries)
+    if device is not None and schedule.remote:
+        raise InputError("a device runs the torch solver in this process, batch trajectories at a time; it does not "
+                         "combine with several workers, a process pool or Dask")
+    if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
+        raise InputError(f"batch must be an integer >= 1, got {batch!r}")
     check_output(out, overwrite)
     pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
     if schedule.remote:
@@ -362,7 +397,10 @@ def generate(
             on_commit(result["index"])
 
     try:
-        if todo:
+        if todo and device is not None:
+            for result in _compute_on_device(spec, todo, device, int(batch)):
+                commit(result)
+        elif todo:
             with schedule.results(spec, todo, pde_module, key=json.dumps(attrs, sort_keys=True)) as results:
                 for result in results:
                     commit(result)

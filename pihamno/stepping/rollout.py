@@ -1,9 +1,15 @@
 """One model step in physical units, autoregressive rollouts and teacher-forced one-step predictions (batched).
 
 Frame convention: a trajectory has F frames ``u_0 .. u_{F-1}``; the model sees ``T_in`` consecutive frames
-and predicts the next. Both functions return full-length arrays whose first ``T_in`` frames are copies of
-the given reference frames (the model's inputs), so frame f of the output is comparable with frame f of
-the reference; metrics exclude those given frames from aggregates.
+and predicts the next. :func:`rollout` and :func:`one_step` return full-length arrays whose first ``T_in``
+frames are copies of the given reference frames (the model's inputs), so frame f of the output is comparable
+with frame f of the reference; metrics exclude those given frames from aggregates.
+
+The fast path for many trajectories at once is :func:`stream_rollout`: a generator of the predicted frames
+under ``torch.inference_mode``, holding only the ``T_in``-frame window (memory ``B T_in n^3`` however long the
+rollout), optionally with bf16 autocast, channels-last inputs and a compiled model
+(:func:`inference_model`: ``torch.compile``, with CUDA graphs on CUDA). :func:`rollout` is built on it;
+training's validation and ``bench/gpu_suite.py`` consume the stream directly.
 """
 
 from __future__ import annotations
@@ -35,20 +41,61 @@ def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torc
     return processor.constrain(window[:, -1], processor.post(out[:, 0].float()))
 
 
+def stream_rollout(model: torch.nn.Module, processor: FieldProcessor, given: torch.Tensor, frames: int,
+                   bf16: bool = False, channels_last: bool = False):
+    """Yield ``(f, frame)`` for f = T_in .. frames - 1: the rollout from ``given`` (B, T_in, n, n, n), one
+    ``(B, n, n, n)`` float32 frame at a time, under ``torch.inference_mode``; only the window is kept.
+
+    Frame f is ``predict_next`` of the previous ``T_in`` frames (given ones first). A yielded frame is a view
+    of the current window: copy it (or reduce it to a metric) before asking for the next one.
+    """
+    T_in = given.shape[1]
+    if frames < T_in:
+        raise InputError(f"a rollout of {frames} frames is shorter than the {T_in} given frames")
+    return _stream(model, processor, given, frames, bf16, channels_last)
+
+
+@torch.inference_mode()  # the decorator re-enters inference mode at every resume, the caller keeps its own mode
+def _stream(model, processor, given, frames, bf16, channels_last):
+    mark_step = getattr(torch.compiler, "cudagraph_mark_step_begin", None) if given.device.type == "cuda" else None
+    window = given.float()
+    for f in range(given.shape[1], frames):
+        if mark_step is not None:
+            mark_step()  # a CUDA-graph replay may reuse its output buffer: the window below is our own copy
+        x = window.contiguous(memory_format=torch.channels_last_3d) if channels_last else window
+        nxt = predict_next(model, processor, x, bf16=bf16)
+        window = torch.cat([window[:, 1:], nxt[:, None]], dim=1)
+        yield f, window[:, -1]
+
+
+def inference_model(model: torch.nn.Module, compile: bool = False, cudagraphs: bool = True,
+                    backend: str = "inductor") -> torch.nn.Module:
+    """``model`` in eval mode, ``torch.compile``-d when ``compile`` (static shapes; ``mode="reduce-overhead"``, i.e.
+    CUDA graphs, on CUDA when ``cudagraphs``; ``backend="eager"`` only traces, e.g. to check a CPU run for graph
+    breaks without a C++ build). Compiling HAMNO takes about a minute; it pays for long rollouts."""
+    model = model.eval()
+    if not compile:
+        return model
+    cuda = next(model.parameters()).device.type == "cuda"
+    mode = "reduce-overhead" if cuda and cudagraphs and backend == "inductor" else None
+    return torch.compile(model, dynamic=False, mode=mode, backend=backend)
+
+
 @torch.no_grad()
 def rollout(model: torch.nn.Module, processor: FieldProcessor, given: torch.Tensor, frames: int,
             bf16: bool = False) -> torch.Tensor:
     """Roll out from ``given`` (B, T_in, n, n, n) to ``frames`` frames in total -> (B, frames, n, n, n).
 
-    Frame f >= T_in is ``predict_next`` of frames f - T_in .. f - 1 of the output itself.
+    Frame f >= T_in is ``predict_next`` of frames f - T_in .. f - 1 of the output itself
+    (:func:`stream_rollout`, collected).
     """
     T_in = given.shape[1]
     if frames < T_in:
         raise InputError(f"a rollout of {frames} frames is shorter than the {T_in} given frames")
     out = torch.empty((given.shape[0], frames) + tuple(given.shape[2:]), dtype=torch.float32, device=given.device)
     out[:, :T_in] = given
-    for f in range(T_in, frames):
-        out[:, f] = predict_next(model, processor, out[:, f - T_in : f], bf16=bf16)
+    for f, frame in stream_rollout(model, processor, given, frames, bf16=bf16):
+        out[:, f] = frame
     return out
 
 

@@ -26,7 +26,7 @@ _NOTED = False  # the TensorBoard note is given once per process
 
 _TERMS = ["loss", "data", "strong", "weak", "share_physics", "share_strong", "share_weak", "grad_norm", "grad_data",
           "grad_physics", "grad_share", "grad_cos"]
-COLUMNS = ["epoch", "step", "lr", *_TERMS, "val_score", "best", "seconds"]
+COLUMNS = ["epoch", "step", "lr", *_TERMS, "val_score", "val_one_step", "best", "seconds"]
 STEP_COLUMNS = ["step", "epoch", "lr", *_TERMS]
 
 
@@ -90,7 +90,7 @@ class MetricsLog:
         with open(self.path, "a", newline="") as f:
             csv.DictWriter(f, COLUMNS).writerow({k: _fmt(row.get(k)) for k in COLUMNS})
         self.scalars(int(row["step"]), {k: row.get(k) for k in ("loss", "data", "strong", "weak", "share_physics",
-                                                                 "grad_share", "val_score")}, "epoch")
+                                                                 "grad_share", "val_score", "val_one_step")}, "epoch")
 
     def close(self) -> None:
         if self.writer is not None:

@@ -40,7 +40,8 @@ def cosine_warmup(total_steps: int, warmup_steps: int = 0, min_ratio: float = 0.
 def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0, total_steps: int = 1,
                     warmup_steps: int = 0, min_lr_ratio: float = 0.0, optimizer: str = "adamw"):
     """AdamW (or Adam: ``optimizer="adam"``) on the model's trainable parameters and its per-step schedule
-    (module formula): ``(torch.optim.AdamW | torch.optim.Adam, torch.optim.lr_scheduler.LambdaLR)``."""
+    (module formula): ``(torch.optim.AdamW | torch.optim.Adam, torch.optim.lr_scheduler.LambdaLR)``. Fused (one
+    kernel per step) when the parameters are on CUDA."""
     from pihamno.choices import OPTIMIZERS
     from pihamno.errors import InputError
 
@@ -48,6 +49,7 @@ def build_optimizer(model: torch.nn.Module, lr: float, weight_decay: float = 0.0
         raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     params = [p for p in model.parameters() if p.requires_grad]
     kind = torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam
-    opt = kind(params, lr=lr, weight_decay=weight_decay)
+    fused = bool(params) and all(p.is_cuda for p in params)
+    opt = kind(params, lr=lr, weight_decay=weight_decay, **({"fused": True} if fused else {}))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine_warmup(total_steps, warmup_steps, min_lr_ratio))
     return opt, sched

@@ -2,17 +2,26 @@
 
 One epoch is ``steps_per_epoch`` optimiser steps; each step draws a fresh global batch of windows
 (:class:`~pihamno.training.windows.WindowSampler`) from the training trajectories, capped to the first
-``train_frames`` frames. After every epoch: validation (every ``val_every`` epochs and at the last),
-``last.pt`` (always), ``best.pt`` (when the validation score improves; lower is better), one row of
-``metrics.csv``. Everything a run writes is under ``run.out``; only rank 0 writes.
+``train_frames`` frames (the epoch's draws are made at its start and moved to the device at once; the
+trajectories stay in device memory with ``data.on_device``). After every epoch: validation (every
+``val_every`` epochs and at the last, on the schedule below), ``last.pt`` (always), ``best.pt`` (when the
+validation score improves; lower is better), one row of ``metrics.csv``. Everything a run writes is under
+``run.out``; only rank 0 writes. No step waits for the device: losses stay on it until a log step.
 
 Choices, documented:
 
 * **Validation, not test, selects best.pt.** The validation split is carved from the training pool
   (``data.n_val`` trajectories); its score is the mean relative L2 (lumped-mass norm) over the predicted
   frames of a full autoregressive rollout of every validation trajectory (``run.val_metric = "rollout"``)
-  or over all teacher-forced one-step predictions (``"one_step"``). With ``n_val = 0`` there is no
-  ``best.pt``. The test split is never read here.
+  or over teacher-forced one-step predictions of a fixed set of validation windows (``"one_step"``:
+  about 8 per trajectory, evenly spread over trajectories and start frames). With ``n_val = 0`` there is
+  no ``best.pt``. The test split is never read here.
+* **Validation schedule** (it must cost a small fraction of training): with ``val_metric = "rollout"`` the
+  full rollout runs every ``val_rollout_every`` validations and at the last epoch, and only those epochs
+  can choose ``best.pt``; the validations between score the cheap one-step windows (``val_one_step`` in
+  ``metrics.csv``, for the curve). Both are batched in near-equal batches of at most the training batch
+  (no batch-1 remainders: a lone sample takes torch's slow conv3d path), in ``inference_mode``, and the
+  rollout keeps only its ``T_in``-frame window (:func:`pihamno.stepping.stream_rollout`).
 * **Pushforward** (``run.pushforward = k > 0``): each window holds ``T_in + k + 1`` frames; the model is
   unrolled k steps from the first ``T_in`` frames, then the loss is taken on step k + 1 only. With
   ``pushforward_detach = true`` (default) the k unrolled steps run without gradient (the "pushforward trick":
@@ -38,8 +47,15 @@ Choices, documented:
 * **bf16 / compile** act on CUDA only: on another device they are ignored with one warning and the run
   is fp32 eager (the effective values are written to ``config.toml``'s comment line and the log). Autocast
   covers the model forward only; losses and physics residuals are float32.
-* **NaN/Inf guard**: a non-finite loss or gradient norm stops the run before the optimiser step with
-  :class:`TrainingDiverged`; the checkpoints of the last completed epoch stay as they were.
+* **NaN/Inf guard**: every step's loss and gradient norm are kept on the device; at each log step and at
+  the end of every epoch (before anything is saved) they are checked in one transfer, and a non-finite
+  value stops the run with :class:`TrainingDiverged` naming the first bad step. The optimiser steps in
+  between are not held back (that would cost a host sync per step), so the weights in memory may be
+  spoilt, but no non-finite update reaches a checkpoint: the checkpoints of the last completed epoch stay
+  as they were.
+* **Device switches**: ``channels_last`` stores the model's weights and inputs as ``channels_last_3d``
+  (measured 0.9x the step time of the default layout on CPU, docs/performance.md); AdamW is fused on CUDA
+  (:func:`pihamno.training.optim.build_optimizer`).
 * **Resume** restores model, optimiser, scheduler, epoch/step, RNG states (torch, CUDA, window sampler),
   best score, normalisation and split from ``last.pt``, so an interrupted run continues exactly as the
   uninterrupted one would (bit-for-bit on CPU).
@@ -60,13 +76,24 @@ from pathlib import Path
 import torch
 
 from pihamno.errors import InputError, TrainingDiverged
-from pihamno.stepping import FieldProcessor, grid_weights, one_step, predict_next, rel_l2, rollout
+from pihamno.stepping import FieldProcessor, grid_weights, predict_next, rel_l2, stream_rollout
 from pihamno.training import checkpoint as ckpt
 from pihamno.training.distributed import DistEnv, all_reduce_sum
 from pihamno.training.losses import Objective
 from pihamno.training.windows import SplitData, WindowSampler, gather_windows
 
-__all__ = ["LoopSettings", "Trainer", "TrainingDiverged"]
+__all__ = ["LoopSettings", "Trainer", "TrainingDiverged", "even_batches"]
+
+
+def even_batches(total: int, cap: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]``: ``total`` items in ``ceil(total / cap)`` batches whose sizes differ by at most one.
+
+    >>> even_batches(5, 4), even_batches(9, 4), even_batches(0, 4)
+    ([(0, 2), (2, 5)], [(0, 3), (3, 6), (6, 9)], [])
+    """
+    k = -(-total // cap)
+    bounds = [i * total // k for i in range(k + 1)] if k else []
+    return list(zip(bounds[:-1], bounds[1:]))
 
 #: the pool's window sampler is seeded with ``seed + POOL_SEED`` (independent of the labeled windows)
 POOL_SEED = 7919
@@ -85,7 +112,8 @@ class LoopSettings:
     ``val_every`` epochs with ``val_metric`` ``"rollout"`` or ``"one_step"``; TensorBoard points every
     ``log_every`` steps when ``tensorboard``; ``seed`` seeds the window sampler; ``unroll`` extra
     physics-only steps (``unroll_detach``: each from a detached input); ``pool_batch`` unlabeled windows
-    per step (global, needs a pool in the data).
+    per step (global, needs a pool in the data); with ``val_metric = "rollout"`` the full rollout runs every
+    ``val_rollout_every`` validations and at the last epoch (module docstring).
     """
 
     epochs: int
@@ -103,6 +131,7 @@ class LoopSettings:
     unroll: int = 0
     unroll_detach: bool = True
     pool_batch: int = 0
+    val_rollout_every: int = 10
 
     @property
     def span(self) -> int:
@@ -126,6 +155,7 @@ class Trainer:
     out : run folder (``last.pt``, ``best.pt``, ``metrics.csv``, TensorBoard); only rank 0 writes.
     env : :class:`~pihamno.training.distributed.DistEnv` -- rank, world size and device.
     bf16, compile : switches, effective on CUDA only (ignored with one warning elsewhere).
+    channels_last : store weights and inputs as ``channels_last_3d`` (module docstring).
     data_on_device : keep the training trajectories on the device (else on the host, pinned on CUDA).
     record : extra plain entries stored in every checkpoint (the builder stores the config and the data path).
 
@@ -135,7 +165,7 @@ class Trainer:
     def __init__(self, model: torch.nn.Module, data: SplitData, objective: Objective, optimizer: torch.optim.Optimizer,
                  scheduler, *, loop: LoopSettings, processor: FieldProcessor | None = None, out: str | Path,
                  env: DistEnv | None = None, bf16: bool = False, compile: bool = False, data_on_device: bool = True,
-                 record: dict | None = None, quiet: bool = False):
+                 record: dict | None = None, quiet: bool = False, channels_last: bool = False):
         self.env = env or DistEnv()
         self.device, self.quiet = self.env.device, quiet or not self.env.is_main
         if loop.batch_size % self.env.world:
@@ -166,7 +196,8 @@ class Trainer:
             self.pool_trajs = data.pool.to(self.device) if data_on_device else (
                 data.pool.pin_memory() if cuda else data.pool)
         self.has_validation = len(data.indices.get("val", ())) > 0
-        self.model = model.to(self.device)
+        self.channels_last = bool(channels_last)
+        self.model = model.to(self.device, memory_format=torch.channels_last_3d) if channels_last else model.to(self.device)
         self.objective, self.opt, self.sched = objective, optimizer, scheduler
         self.epoch, self.step, self.best = 0, 0, {"score": math.inf, "epoch": -1}
 
@@ -182,6 +213,8 @@ class Trainer:
         if balance is not None and self.env.enabled:
             world = self.env.world
             balance.sync = lambda v: all_reduce_sum(v.clone(), self.env) / world
+        self._guard: list = []  # (epoch, step, what, value, parts) of the steps not checked yet
+        self._windows: list = []  # the rest of the epoch's drawn windows (traj, start) on the device
 
     def _warn(self, msg: str) -> None:
         if not self.quiet:
@@ -209,8 +242,11 @@ class Trainer:
         return self._weights
 
     # ------------------------------------------------------------------ one step
-    def _predict(self, window: torch.Tensor) -> torch.Tensor:
-        return predict_next(self.net, self.processor, window, bf16=self.bf16)
+    def _predict(self, window: torch.Tensor, net: torch.nn.Module | None = None) -> torch.Tensor:
+        """One model step with the run's switches: ``net`` (default the training network) on ``window``."""
+        if self.channels_last:
+            window = window.contiguous(memory_format=torch.channels_last_3d)
+        return predict_next(self.net if net is None else net, self.processor, window, bf16=self.bf16)
 
     def terms_on(self, win: torch.Tensor, pool: torch.Tensor | None = None):
         """:class:`~pihamno.training.losses.Terms` of windows (B, span, n, n, n): unroll ``pushforward`` steps,
@@ -271,11 +307,22 @@ class Trainer:
                 "grad_cos": (gd @ gp) / (nd * np_) if nd * np_ > 0 else nd * 0}
 
     def _check_finite(self, what: str, value: torch.Tensor, parts: dict | None = None) -> None:
-        bad = torch.tensor([0.0 if bool(torch.isfinite(value)) else 1.0], device=self.device)
-        if all_reduce_sum(bad, self.env).item() == 0:
+        """Remember ``value`` of this step for :meth:`_flush_guard` (no host sync here)."""
+        self._guard.append((self.epoch, self.step, what, value.detach(), dict(parts or {})))
+
+    def _flush_guard(self) -> None:
+        """Check the remembered values in one transfer (all ranks); raise :class:`TrainingDiverged` at the first
+        non-finite one. Called at log steps and at the end of every epoch, before anything is saved."""
+        if not self._guard:
             return
-        detail = ", ".join(f"{k}={float(v):.3g}" for k, v in (parts or {}).items())
-        where = f"epoch {self.epoch + 1}, step {self.step + 1}"
+        pending, self._guard = self._guard, []
+        bad = torch.stack([~torch.isfinite(v) for *_, v, _ in pending]).to(torch.float32)
+        bad = all_reduce_sum(bad, self.env).cpu()
+        if not bool(bad.any()):
+            return
+        epoch, step, what, value, parts = pending[int(torch.nonzero(bad)[0, 0])]
+        detail = ", ".join(f"{k}={float(v):.3g}" for k, v in parts.items())
+        where = f"epoch {epoch + 1}, step {step + 1}"
         kept = self.out / "last.pt"
         kept_msg = f"the last good checkpoint is {kept}" if kept.is_file() else "no checkpoint was written yet"
         raise TrainingDiverged(
@@ -283,11 +330,26 @@ class Trainer:
             f"{kept_msg}. Lower [optim] lr, set [optim] grad_clip, or check the data."
         )
 
+    def _draw_epoch(self, steps: int) -> None:
+        """Draw the windows of the next ``steps`` steps now (the sampler's sequence is unchanged) and move them to
+        the device in one transfer."""
+        draws = [self.sampler.draw(self.loop.batch_size, self.env.rank, self.env.world) for _ in range(steps)]
+        idx = torch.stack([torch.stack(d) for d in draws])  # (steps, 2, B)
+        if self.device.type == "cuda":
+            idx = idx.pin_memory()
+        self._windows = list(idx.to(self.train_trajs.device, non_blocking=True).unbind(0))[::-1]
+
+    def _next_window(self) -> torch.Tensor:
+        """The next step's windows (B, span, n, n, n) on the device."""
+        if not self._windows:
+            self._draw_epoch(1)
+        traj, start = self._windows.pop()
+        return gather_windows(self.train_trajs, traj, start, self.span).to(self.device, non_blocking=True)
+
     def train_step(self) -> dict:
         """One optimiser step on a fresh batch; returns detached loss parts and the gradient norm."""
         o = self.loop
-        traj, start = self.sampler.draw(o.batch_size, self.env.rank, self.env.world)
-        win = gather_windows(self.train_trajs, traj, start, self.span).to(self.device, non_blocking=True)
+        win = self._next_window()
         terms = self.terms_on(win, self._draw_pool())
         loss, parts = terms.total, terms.parts
         self._check_finite("loss", loss.detach(), parts)
@@ -325,25 +387,66 @@ class Trainer:
         return row | glob
 
     # ------------------------------------------------------------------ validation
+    @property
+    def val_batch(self) -> int:
+        """Largest validation batch: this rank's training batch (inference needs less memory than training), >= 2."""
+        return max(2, self.loop.batch_size // self.env.world)
+
+    def val_windows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed one-step validation windows ``(traj, start)``: about 8 per trajectory (rounded up to full
+        batches), evenly spread over (trajectory, start frame) pairs, the same at every epoch."""
+        n, F, T = self.val_trajs.shape[0], self.val_trajs.shape[1], self.loop.T_in
+        starts = F - T  # windows of T inputs + 1 target
+        cap = self.val_batch
+        total = min(n * starts, cap * math.ceil(8 * n / cap))
+        flat = torch.linspace(0, n * starts - 1, total, dtype=torch.float64).round().long().unique()
+        return flat // starts, flat % starts
+
     @torch.no_grad()
-    def validate(self, batch: int = 4) -> float | None:
-        """Mean relative L2 on the validation split (see the module notes), or ``None`` without one."""
+    def validate(self, kind: str | None = None) -> float | None:
+        """Mean relative L2 on the validation split, or ``None`` without one: ``kind = "rollout"`` (full rollouts
+        of every trajectory, mean over the predicted frames) or ``"one_step"`` (the fixed :meth:`val_windows`);
+        default the configured ``val_metric``. Batched in near-equal batches of at most :attr:`val_batch`."""
         if not self.has_validation:
             return None
-        T = self.loop.T_in
+        kind, T = kind or self.loop.val_metric, self.loop.T_in
         self.model.eval()
         acc = torch.zeros(2, dtype=torch.float64, device=self.device)
-        for i in range(0, self.val_trajs.shape[0], batch):
-            ref = self.val_trajs[i : i + batch].to(self.device)
-            if self.loop.val_metric == "rollout":
-                pred = rollout(self.model, self.processor, ref[:, :T], ref.shape[1], bf16=self.bf16)
+
+        def add(err):
+            acc.add_(torch.stack([err.sum(), torch.full((), float(err.numel()), dtype=torch.float64, device=self.device)]))
+
+        try:
+            if kind == "rollout":
+                for a, b in even_batches(self.val_trajs.shape[0], self.val_batch):
+                    ref = self.val_trajs[a:b].to(self.device)
+                    for f, frame in stream_rollout(self.model, self.processor, ref[:, :T], ref.shape[1], bf16=self.bf16,
+                                                   channels_last=self.channels_last):
+                        add(rel_l2(frame, ref[:, f], self.weights))
             else:
-                pred = one_step(self.model, self.processor, ref, T, bf16=self.bf16)
-            err = rel_l2(pred[:, T:], ref[:, T:], self.weights)
-            acc += torch.stack([err.sum(), torch.tensor(float(err.numel()), device=self.device, dtype=torch.float64)])
-        self.model.train()
+                traj, start = self.val_windows()
+                for a, b in even_batches(len(traj), self.val_batch):
+                    win = gather_windows(self.val_trajs, traj[a:b], start[a:b], T + 1).to(self.device)
+                    with torch.inference_mode():
+                        add(rel_l2(self._predict(win[:, :T], self.model), win[:, T], self.weights))
+        finally:
+            self.model.train()
         all_reduce_sum(acc, self.env)
         return float(acc[0] / acc[1])
+
+    def _scheduled_validation(self) -> tuple[float | None, float | None]:
+        """This epoch's validation on the schedule (module docstring): ``(score that may choose best.pt, one-step
+        score)``, either may be None. Depends on the epoch only, so a resumed run validates as an unbroken one."""
+        o, e = self.loop, self.epoch
+        last = e == o.epochs
+        if not self.has_validation or not (e % o.val_every == 0 or last):
+            return None, None
+        if o.val_metric != "rollout":
+            score = self.validate("one_step")
+            return score, score
+        if last or e % (o.val_every * o.val_rollout_every) == 0:
+            return self.validate("rollout"), None
+        return None, self.validate("one_step")
 
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> None:
@@ -380,6 +483,7 @@ class Trainer:
             nk = len(STEP_KEYS)
             while self.epoch < o.epochs:
                 t0 = time.perf_counter()
+                self._draw_epoch(o.steps_per_epoch)
                 sums = torch.zeros(nk + len(GRAD_KEYS) + 1, dtype=torch.float64, device=self.device)
                 for _ in range(o.steps_per_epoch):
                     out = self.train_step()
@@ -389,24 +493,25 @@ class Trainer:
                         sums[-1] += 1
                     bar.update(1)
                     if self.step % r.log_every == 0:
+                        self._flush_guard()
                         row = self._global_row(out)
                         if log is not None:
                             log.step(self.step, self.epoch + 1, row | {"lr": self.sched.get_last_lr()[0]})
+                self._flush_guard()
                 step_sums = all_reduce_sum(sums[:nk].clone(), self.env) / (o.steps_per_epoch * self.env.world)
                 means = dict(zip(STEP_KEYS, step_sums.tolist()))
                 sums = sums.tolist()  # the gradient measurements are global already (all-reduced gradients)
                 if sums[-1]:
                     means |= dict(zip(GRAD_KEYS, (v / sums[-1] for v in sums[nk:-1])))
                 self.epoch += 1
-                val = None
-                if (self.epoch % r.val_every == 0 or self.epoch == o.epochs) and self.has_validation:
-                    val = self.validate()
+                val, val_one_step = self._scheduled_validation()
                 improved = val is not None and val < self.best["score"]
                 if improved:
                     self.best = {"score": val, "epoch": self.epoch}
                 last = dict(means)
                 last |= {"epoch": self.epoch, "step": self.step, "lr": self.sched.get_last_lr()[0],
-                         "val_score": val, "best": self.best["score"] if math.isfinite(self.best["score"]) else None,
+                         "val_score": val, "val_one_step": val_one_step,
+                         "best": self.best["score"] if math.isfinite(self.best["score"]) else None,
                          "seconds": time.perf_counter() - t0}
                 if self.env.is_main:  # the CSV row first: a resume drops rows past the checkpoint's epoch
                     log.epoch(last)

@@ -60,7 +60,19 @@ def _dct1_build(n: int, m: int, device: torch.device, dtype: torch.dtype) -> tup
     return fwd.to(device=device, dtype=dtype).contiguous(), inv.to(device=device, dtype=dtype).contiguous()
 
 
-_dct1_cached = functools.lru_cache(maxsize=128)(_dct1_build)
+def _outside_inference(build):
+    """``build`` run with inference mode off: the cached tensors are ordinary ones, so a cache filled during an
+    ``inference_mode`` rollout can still serve a training step (inference tensors cannot be saved for backward)."""
+
+    @functools.wraps(build)
+    def wrapper(*args):
+        with torch.inference_mode(False):
+            return build(*args)
+
+    return wrapper
+
+
+_dct1_cached = functools.lru_cache(maxsize=128)(_outside_inference(_dct1_build))
 
 
 def dct1_matrices(n: int, m: int, device=None, dtype=torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -149,7 +161,7 @@ def _fft_modes_build(size_in: tuple, size_out: tuple, modes: tuple, stored: tupl
                     flat(d0, d1, size_out[1], h_out).to(device), weight)
 
 
-_fft_modes_cached = functools.lru_cache(maxsize=256)(_fft_modes_build)
+_fft_modes_cached = functools.lru_cache(maxsize=256)(_outside_inference(_fft_modes_build))
 
 
 def fft_modes(size_in: tuple, size_out: tuple, modes: tuple, stored: tuple, truncation: str = "band",
@@ -171,7 +183,8 @@ def fft_modes(size_in: tuple, size_out: tuple, modes: tuple, stored: tuple, trun
     >>> k = fft_modes((4, 4, 4), (4, 4, 4), (2, 2, 2), (3, 3, 3))
     >>> k.shape, k.source[:3].tolist(), k.source[-1].item()   # modes 0, 1, -2, -1 along the full axes
     ((4, 4, 2), [0, 1, 3], 46)
-    >>> [i[-1].item() for i in k.weight], [i[-1].item() for i in fft_modes((4,) * 3, (4,) * 3, (2,) * 3, (3,) * 3, "leading").weight]
+    >>> lead = fft_modes((4,) * 3, (4,) * 3, (2,) * 3, (3,) * 3, "leading")
+    >>> [i[-1].item() for i in k.weight], [i[-1].item() for i in lead.weight]
     ([3, 2, 2, 1], [3, 1, 1, 1])
     """
     if truncation not in TRUNCATIONS:
