@@ -37,5 +37,5 @@ Optimizer = Literal["adamw", "adam"]
 OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
 
 #: scaling of the objective's terms (:class:`pihamno.training.balance.LossBalance`)
-Balance = Literal["running_mean", "none"]
+Balance = Literal["running_mean", "physics", "none"]
 BALANCES: tuple[str, ...] = get_args(Balance)

@@ -166,7 +166,7 @@ def test_new_keys_are_checked():
     for text, msg in ((base + "[physics]\nunroll = 2", r"\[physics\] unroll acts through the physics loss"),
                       (base + 'unlabeled = "p.h5"', r"\[data\] unlabeled acts through the physics loss"),
                       (base + "[physics]\nlam = 0.5\nunlabeled_batch = 2", "there is no pool"),
-                      (base + "[physics]\nbalance = \"gradnorm\"", "not allowed; expected one of running_mean, none"),
+                      (base + "[physics]\nbalance = \"gradnorm\"", "not allowed; expected one of running_mean, physics, none"),
                       (base + "[physics]\nbalance_beta = 1.0", r"balance_beta must be < 1"),
                       (base + "[physics]\nunroll = 1.5", r"unroll"),
                       (base + "conserve_mass = 1", r"conserve_mass")):
@@ -202,3 +202,22 @@ def test_physics_keys_do_not_lock_a_resume_at_lambda_zero(tmp_path):
     with pytest.raises(InputError, match="cannot resume with a different physics.lam, physics.w_strong"):
         make_trainer(make_config(tmp_path, data, **{"optim.epochs": 2, "physics.lam": 0.25}), resume=last,
                      physics=StubPhysics())
+
+
+def test_physics_only_balance_keeps_the_data_term_raw():
+    """balance = "physics": the physics terms are divided by their running means (O(1), the HAMNO authors'
+    normalised residuals), the data MSE stays raw and the common factor is 1."""
+    from pihamno.training.balance import LossBalance
+    from pihamno.training.losses import TERMS, Objective
+
+    class Fixed:
+        def __call__(self, prev, nxt):
+            return {"strong": torch.tensor(1e-4), "weak": torch.tensor(4e-4)}
+
+    prev, true = torch.zeros(2, 3, 3, 3), torch.zeros(2, 3, 3, 3)
+    pred = torch.full((2, 3, 3, 3), 0.1)  # MSE 0.01
+    obj = Objective(0.25, 0.02, 0.02, "mse", Fixed(), LossBalance(TERMS, 0.9), physics_only=True)
+    loss, parts = obj(prev, pred, true)
+    # first step: each physics term's running mean is its value, so Lhat = 1 for both
+    assert torch.allclose(loss, torch.tensor(0.75 * 0.01 + 0.25 * (0.02 + 0.02)))
+    assert torch.allclose(parts["share_physics"], torch.tensor(0.01 / (0.0075 + 0.01)))

@@ -98,12 +98,13 @@ def build_objective(cfg: TrainConfig, physics=None):
 
     p = cfg.physics
     balance = None
-    if p.lam > 0 and p.balance == "running_mean":
+    if p.lam > 0 and p.balance != "none":
         balance = LossBalance(TERMS, p.balance_beta)
-        if abs(p.w_strong + p.w_weak - 1.0) > 1e-6:
+        if p.balance == "running_mean" and abs(p.w_strong + p.w_weak - 1.0) > 1e-6:
             log.warning(f"[physics] w_strong + w_weak = {p.w_strong + p.w_weak:g}: under the balance lam = {p.lam:g} "
                         "is the physics share of the objective only when they sum to 1")
-    return Objective(p.lam, p.w_strong, p.w_weak, cfg.optim.data_loss, physics, balance)
+    return Objective(p.lam, p.w_strong, p.w_weak, cfg.optim.data_loss, physics, balance,
+                     physics_only=p.balance == "physics")
 
 
 def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1):

@@ -39,7 +39,8 @@ A run is described by five sections (every key optional except ``data.path``; de
     lam = 0.0                   # 0: pure data (HAMNO; the physics object is never built, nothing is scaled)
     w_strong = 0.5              # split of the physics share between the terms (w_strong + w_weak = 1: lam is
     w_weak = 0.5                # the physics share of the objective)
-    balance = "running_mean"    # Lhat = L / (bias-corrected running mean of L), "none": Lhat = L (raw terms)
+    balance = "running_mean"    # Lhat = L / (bias-corrected running mean of L); "physics": only the physics
+                                # terms so (the HAMNO authors' setting); "none": Lhat = L (raw terms)
     balance_beta = 0.9          # decay of the running means (memory about 1 / (1 - beta) = 10 steps)
     unroll = 0                  # physics also on k more steps of the model's own rollout (no labels needed)
     unroll_detach = true        # each unrolled step from a detached input (false: backprop through the unroll)

@@ -17,6 +17,10 @@
   it keeps the loss on the scale of the raw terms (so ``lr`` and ``grad_clip`` keep their meaning, at
   lam = 1 too, where it is the physics terms' own scale). Without a balance ``Lhat_i = L_i`` and ``S = 1`` (the raw
   objective). With ``lam = 0`` the loss is ``L_data`` itself, bit for bit, and the balance is never updated.
+  ``physics_only=True`` (config ``balance = "physics"``) divides only the physics terms by their running means
+  and keeps the data term raw, with ``S = 1``: ``(1 - lam) L_data + lam (w_strong Lhat_strong + w_weak
+  Lhat_weak)``, O(1) physics terms next to a raw MSE -- the HAMNO authors' setting (their residuals are
+  normalised per sample by detached norms; docs/paper.md section 5), where lam is not the share.
 
 All terms are computed in float32 on physical (un-normalised) fields.
 """
@@ -69,11 +73,12 @@ class Objective:
     u_prev, pred, true: (B, n, n, n) -- last input frame, prediction, true next frame. ``pairs``: optional
     ``(prev, next)``, (P, n, n, n) each, the frame pairs the physics terms average over instead of
     ``(u_prev, pred)`` (they should include it). ``balance``: a
-    :class:`~pihamno.training.balance.LossBalance` over :data:`TERMS`, or None for the raw terms.
+    :class:`~pihamno.training.balance.LossBalance` over :data:`TERMS`, or None for the raw terms;
+    ``physics_only``: the balance scales the physics terms only (module docstring).
     """
 
     def __init__(self, lam: float, w_strong: float, w_weak: float, data_kind: str = "mse", physics=None,
-                 balance=None):
+                 balance=None, physics_only: bool = False):
         if not 0.0 <= lam <= 1.0:
             raise InputError(f"lambda must lie in [0, 1], got {lam}")
         if lam > 0 and physics is None:
@@ -83,6 +88,7 @@ class Objective:
         self.lam, self.w_strong, self.w_weak = float(lam), float(w_strong), float(w_weak)
         self.data_kind, self.physics = data_kind, physics
         self.balance = balance if lam > 0 else None
+        self.physics_only = bool(physics_only)
 
     def terms(self, u_prev: torch.Tensor, pred: torch.Tensor, true: torch.Tensor, pairs=None) -> Terms:
         """The objective's parts for one batch (see :class:`Terms`); updates the balance (once per call)."""
@@ -103,7 +109,11 @@ class Objective:
             physics_part = lam * (self.w_strong * phys["strong"] + self.w_weak * phys["weak"])
         else:
             s = self.balance.update(raw)
-            common = (1.0 - lam) * s["data"] + lam * (w["strong"] * s["strong"] + w["weak"] * s["weak"])
+            if self.physics_only:  # the data term raw, S = 1
+                s = s | {"data": torch.ones_like(s["data"])}
+                common = torch.ones_like(s["data"])
+            else:
+                common = (1.0 - lam) * s["data"] + lam * (w["strong"] * s["strong"] + w["weak"] * s["weak"])
             coef = {k: ((1.0 - lam if k == "data" else lam * w[k]) * common / s[k]).float() for k in TERMS}
             data_part = coef["data"] * data
             physics_part = coef["strong"] * phys["strong"] + coef["weak"] * phys["weak"]
