@@ -78,6 +78,7 @@ def test_parse_override_literals():
     ("[data]\nn_train = 5\nn_val = 5", r"n_val = 5 must be smaller than n_train = 5"),
     ("[data]\ntrain_frames = 5", r"train_frames = 5 leaves no window"),
     ("data = 3", r"\[data\] must be a table, got 3"),
+    ("[run]\nseed = -1", r"\[run\] seed must be non-negative, got -1"),
     ("[optim\nlr = 1", r"is not valid TOML"),
 ])
 def test_refusals(text, match):

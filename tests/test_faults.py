@@ -327,10 +327,19 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, capsys, monk
     code, _, err = cli(capsys, "train", "--config", tmp_path / "killed.toml", "--quiet")  # no --resume: refused
     assert code == 2
     one_line(err, "already holds last.pt; pass --resume")
-    assert cli(capsys, "train", "--resume", tmp_path / "killed", "--quiet")[0] == 0
+    # the same command with --auto-resume continues it (what torchrun --max-restarts or a requeued job runs)
+    assert cli(capsys, "train", "--config", tmp_path / "killed.toml", "--quiet", "--auto-resume")[0] == 0
     a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "killed" / "last.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # and on a fresh folder it starts; combined with --resume or --overwrite it is refused
+    (tmp_path / "new.toml").write_text((tmp_path / "full.toml").read_text().replace(str(tmp_path / "full"),
+                                                                                      str(tmp_path / "new")))
+    assert cli(capsys, "train", "--config", tmp_path / "new.toml", "--quiet", "--auto-resume")[0] == 0
+    assert (tmp_path / "new" / "last.pt").is_file()
+    code, _, err = cli(capsys, "train", "--config", tmp_path / "new.toml", "--auto-resume", "--overwrite")
+    assert code == 2
+    one_line(err, "--auto-resume decides by itself")
 
 
 # ----------------------------------------------------------------------------- generate: kill, rerun, numbers

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", nargs="?", const="auto", metavar="CKPT_OR_DIR",
                    help="continue a run exactly from its last.pt (default: RUN_OUT/last.pt); from any folder: "
                    "without --config the run continues in its own folder, on its own data (found from the run record)")
+    p.add_argument("--auto-resume", action="store_true",
+                   help="continue RUN_OUT/last.pt when it exists (same settings), else start: the same command then "
+                   "both starts and continues a run (e.g. under torchrun --max-restarts or a requeued batch job)")
     p.add_argument("--overwrite", action="store_true", help="start a fresh run in a folder that already holds one")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes; only the result line")
     p.set_defaults(func=run)
@@ -57,7 +60,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
     overrides = _overrides(args)
     resume = "never"
-    if args.resume is not None:
+    if args.auto_resume and (args.resume is not None or args.overwrite):
+        raise InputError("--auto-resume decides by itself whether to continue; drop --resume / --overwrite")
+    if args.auto_resume:
+        if args.config is None:
+            raise InputError("--auto-resume needs --config (the run to start or continue)")
+        cfg, resume = config_from_argument(args.config, overrides), "auto"
+    elif args.resume is not None:
         if args.config is None and args.resume == "auto" and args.out is None:
             raise InputError("--resume without a checkpoint needs --config or --out to find RUN_OUT/last.pt")
         if args.resume == "auto":
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     env = init_distributed(cfg.run.device)
     try:
         if env.is_main and not args.quiet:
-            state = f"resuming {resume}" if resume != "never" else "starting"
+            state = {"never": "starting", "auto": "starting or continuing"}.get(str(resume), f"resuming {resume}")
             print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), out {cfg.run.out}, "
                   f"data {cfg.data.path}", file=sys.stderr)
             if cfg.data.path and Path(cfg.data.path).is_file():

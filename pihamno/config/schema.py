@@ -175,7 +175,7 @@ class RunConfig(BaseModel):
 
     model_config = _STRICT
     out: str = "runs/run"
-    seed: int = 42
+    seed: int = Field(42, ge=0)
     device: str = "auto"
     bf16: bool = False
     compile: bool = False

@@ -109,8 +109,9 @@ def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False
 
 
 def evaluate(checkpoint: Path, data: Path, out: Path, *, device: str = "auto", overwrite: bool = False,
-             quiet: bool = False) -> dict:
-    """``<model>/eval/``: rollouts of the test trajectories (reused when newer than the checkpoint)."""
+             quiet: bool = False, trajectories: str | None = "test") -> dict:
+    """``<model>/eval/``: rollouts of the test trajectories (reused when newer than the checkpoint);
+    ``trajectories=None`` scores every trajectory of another file (e.g. an out-of-distribution set)."""
     from pihamno.config import evaluate_checkpoint
 
     metrics = out / "metrics.json"
@@ -118,8 +119,9 @@ def evaluate(checkpoint: Path, data: Path, out: Path, *, device: str = "auto", o
         log.info(f"  reusing {out}")
         return json.loads(metrics.read_text())
     # this stage owns <model>/eval: an evaluation older than its checkpoint or data is redone
-    m = evaluate_checkpoint(checkpoint, data, out, trajectories="test", device=device, quiet=quiet, overwrite=True)
-    log.info(f"  {checkpoint} on {len(m['trajectories'])} held-out test trajectories: rel-L2 at the last frame "
+    m = evaluate_checkpoint(checkpoint, data, out, trajectories=trajectories, device=device, quiet=quiet, overwrite=True)
+    what = "held-out test" if trajectories == "test" else "scored"
+    log.info(f"  {checkpoint} on {len(m['trajectories'])} {what} trajectories: rel-L2 at the last frame "
              f"{m['rollout']['rel_l2_final']['mean']:.4g} -> {out}")
     return m
 

@@ -1,0 +1,326 @@
+"""Does physics help HAMNO? A multi-seed CPU study of PI-HAMNO on AC, CH and SH (issue 9, docs/results.md).
+
+Question: with the physics terms consistent (they vanish on the reference data) and balanced (lambda is the
+physics share of the objective), does physics improve a small HAMNO where labels are scarce, on initial
+conditions of another family (out of distribution), and on rollouts twice as long as the training horizon?
+
+Design (every arm the same budget: epochs x steps x batch of labeled windows; seeds 0..S-1 per arm):
+
+* data per PDE (n = 16, one scheme step per frame, the example's PDE settings): a labeled set
+  (max size + 2 validation + 8 test trajectories of F frames), an out-of-distribution test set (another
+  initial-condition family), and an unlabeled pool (initial conditions with only their first T_in frames);
+* training sees frames [0, F/2) only (``train_frames``); rollouts are scored over all F frames (2x horizon);
+* arms: HAMNO (lambda 0); PI-HAMNO (lambda 0.25, balanced); + unrolled physics (unroll 2); + the unlabeled
+  pool; physics only (lambda 1); FNO (lambda 0);
+* sizes: 4 / 16 / 64 labeled training trajectories (``--sizes``);
+* metrics: rollout rel-L2 at the last frame and at the training horizon, on the 8 test trajectories and on
+  the OOD set; mass drift and energy increases; the persistence baseline (the last given frame held);
+* comparison: per (PDE, size, seed) the difference of each arm to HAMNO, mean +- std over seeds and a 95%
+  t-interval of the paired difference.
+
+    python examples/studies/physics_study.py --out runs/physics_study            # hours on 2 cores
+    python examples/studies/physics_study.py --out /tmp/ps --quick               # minutes: 1 seed, tiny budget
+
+Reruns reuse every finished dataset, run and evaluation (the stages of pihamno.workflows).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fem.schemes import preset
+from pihamno import workflows as wf
+from pihamno.config import shipped_config
+from pihamno.data import DatasetSpec
+
+T_IN, N_VAL, N_TEST, N_OOD, N_POOL = 5, 2, 8, 8, 64
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # t_{0.975, df}
+
+
+@dataclass(frozen=True)
+class PDECase:
+    """One PDE of the study: its settings (those of its example script), frames and the OOD family."""
+
+    pde: str
+    params: dict
+    frames: int        # scored rollout length: twice the training horizon
+    ic_params: dict
+    ood: str           # out-of-distribution initial-condition family
+
+    @property
+    def horizon(self) -> int:
+        """Frames the training windows lie in: [0, horizon)."""
+        return (self.frames + 1) // 2
+
+
+CASES = {
+    "ac": PDECase("ac", dict(eps=0.1, L=2.0, dt=1e-3), 41, {}, "spheres"),
+    "ch": PDECase("ch", dict(eps=0.1, L=2.0, dt=5e-3), 41, dict(length_scale=0.4), "phase-coarse"),
+    "sh": PDECase("sh", dict(eps=0.15, L=15.0, dt=0.3), 61, {}, "grf-coarse"),
+}
+HAMNO = dict(name="hamno", width=4, modes=4, n_layers=1, expansion=2, width_q=8)
+FNO = dict(name="fno", width=8, modes=6, n_layers=2, width_q=8)
+#: arm -> (model, [physics] changes, uses the unlabeled pool)
+ARMS = {
+    "HAMNO": (HAMNO, {"lam": 0.0}, False),
+    "PI-HAMNO": (HAMNO, {"lam": 0.25}, False),
+    "PI-HAMNO + unroll": (HAMNO, {"lam": 0.25, "unroll": 2}, False),
+    "PI-HAMNO + pool": (HAMNO, {"lam": 0.25}, True),
+    "physics only": (HAMNO, {"lam": 1.0}, False),
+    "FNO": (FNO, {"lam": 0.0}, False),
+}
+BUDGET = dict(epochs=16, steps_per_epoch=20, batch_size=8)
+QUICK = dict(epochs=2, steps_per_epoch=3, batch_size=4)
+
+
+def slug(text: str) -> str:
+    return text.lower().replace(" + ", "_").replace(" ", "_").replace("-", "")
+
+
+# ----------------------------------------------------------------------------------------------- data
+def datasets(case: PDECase, out: Path, sizes: list[int]) -> dict[str, Path]:
+    """The labeled set (largest size + validation + test), the OOD test set and the unlabeled pool."""
+    params = preset(case.pde, **case.params)
+    folder = out / case.pde
+    specs = {
+        "data": DatasetSpec(params=params, n=16, frames=case.frames, trajectories=max(sizes) + N_VAL + N_TEST,
+                            ic_params=case.ic_params, seed=0),
+        "ood": DatasetSpec(params=params, n=16, frames=case.frames, trajectories=N_OOD, ic_family=case.ood, seed=100),
+        "pool": DatasetSpec(params=params, n=16, frames=T_IN, trajectories=N_POOL, ic_params=case.ic_params, seed=200),
+    }
+    paths = {}
+    for name, spec in specs.items():
+        paths[name] = wf.make_data(spec, folder / f"{name}.h5", quiet=True)
+    wf.check_data(paths["data"], folder, quiet=True)
+    return paths
+
+
+# ----------------------------------------------------------------------------------------------- runs
+def run_config(case: PDECase, arm: str, size: int, seed: int, paths: dict, out: Path, budget: dict, device: str):
+    """The config of one run: the shipped ``<pde>_small`` with this arm's model and physics, ``size`` labeled
+    trajectories (+ 2 validation), the same 8 test trajectories for every run, windows in the first half."""
+    model, physics, pool = ARMS[arm]
+    data = {"path": str(paths["data"]), "n_train": size + N_VAL, "n_val": N_VAL, "n_test": N_TEST, "split_seed": 0,
+            "train_frames": case.horizon}
+    if pool:
+        data["unlabeled"] = str(paths["pool"])
+        physics = {**physics, "unlabeled_batch": budget["batch_size"]}
+    cfg = shipped_config(f"{case.pde}_small").updated(source="the study", replace=True, model=model)
+    return cfg.updated(
+        source="the study", data=data, optim={**budget, "lr": 1e-2}, physics=physics,
+        run={"out": str(out / case.pde / f"n{size}" / f"{slug(arm)}_s{seed}"), "seed": seed, "device": device,
+             "val_every": 1, "val_rollout_every": 2, "tensorboard": False, "log_every": 10},
+    )
+
+
+def run_one(case: PDECase, arm: str, size: int, seed: int, paths: dict, out: Path, budget: dict, device: str) -> dict:
+    """Train (or reuse) one run and evaluate it on the test split and on the OOD set."""
+    cfg = run_config(case, arm, size, seed, paths, out, budget, device)
+    folder = Path(cfg.run.out)
+    t0 = time.perf_counter()
+    ckpt = wf.train_model(cfg, arm, quiet=True)
+    test = wf.evaluate(ckpt, paths["data"], folder / "eval", device=device, quiet=True)
+    ood = wf.evaluate(ckpt, paths["ood"], folder / "eval_ood", device=device, quiet=True, trajectories=None)
+    return {"test": test, "ood": ood, "seconds": time.perf_counter() - t0, "folder": str(folder)}
+
+
+def plan(pdes, sizes_of, arms, seeds):
+    """Every (pde, size, arm, seed) of the study, in a fixed order."""
+    return [(p, s, a, k) for p in pdes for s in sizes_of[p] for a in arms for k in seeds]
+
+
+# ----------------------------------------------------------------------------------------------- analysis
+def per_frame(folder: Path, name: str) -> np.ndarray:
+    """Mean rel-L2 per frame over the scored trajectories (per_frame.csv)."""
+    with open(folder / name / "per_frame.csv", newline="") as f:
+        return np.array([float(r["rel_l2_mean"]) for r in csv.DictReader(f)])
+
+
+def persistence(path: Path, which: np.ndarray | None) -> np.ndarray:
+    """Rel-L2 per frame of the persistence baseline (the last given frame held), mean over trajectories."""
+    import torch
+
+    from pihamno.data import load_trajectories
+    from pihamno.stepping import grid_weights, rel_l2
+
+    u = torch.from_numpy(load_trajectories(path, which))
+    w = grid_weights(u.shape[-1], float(_meta(path)["L"]))
+    held = u[:, T_IN - 1 : T_IN].expand_as(u)
+    return rel_l2(held, u, w).mean(0).numpy()
+
+
+def _meta(path):
+    from pihamno.data import read_metadata
+
+    return read_metadata(path)
+
+
+def physics_diagnostics(folder: Path) -> dict:
+    """Mean over logged steps of the physics share of the objective and of the gradient, and of the cosine
+    between the data and physics gradients (steps.csv; lam > 0 only)."""
+    path = folder / "steps.csv"
+    if not path.is_file():
+        return {}
+    rows = list(csv.DictReader(open(path, newline="")))
+    out = {}
+    for k in ("share_physics", "grad_share", "grad_cos"):
+        vals = [float(r[k]) for r in rows if r.get(k) not in ("", None)]
+        if vals:
+            out[k] = float(np.mean(vals))
+    return out
+
+
+def stats(values) -> dict:
+    v = np.asarray(values, dtype=np.float64)
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
+    return {"mean": float(v.mean()), "std": sd, "n": int(v.size), "values": v.tolist()}
+
+
+def paired(arm_vals, base_vals) -> dict:
+    """Paired difference arm - HAMNO over seeds: mean, std and the 95% t-interval."""
+    d = np.asarray(arm_vals, dtype=np.float64) - np.asarray(base_vals, dtype=np.float64)
+    s = stats(d)
+    half = T95.get(s["n"] - 1, 1.96) * s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else float("nan")
+    return s | {"ci95": [s["mean"] - half, s["mean"] + half]}
+
+
+def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict) -> str:
+    """The markdown tables (and results.json, plots) of the study."""
+    lines, blob = [], {"arms": list(arms), "seeds": list(seeds), "rows": []}
+    [("test, last frame (2x horizon)", lambda r: r["test"]["rollout"]["rel_l2_final"]["mean"]),
+               ("test, training horizon", None),
+               ("OOD, last frame", lambda r: r["ood"]["rollout"]["rel_l2_final"]["mean"])]
+    for pde in pdes:
+        case = CASES[pde]
+        data = paths_of[pde]["data"]
+        test_idx = json.loads((Path(results[(pde, sizes_of[pde][0], arms[0], seeds[0])]["folder"]) / "eval" /
+                               "metrics.json").read_text())["trajectories"]
+        pers_test, pers_ood = persistence(data, np.asarray(test_idx)), persistence(paths_of[pde]["ood"], None)
+        h = case.horizon - 1
+        lines += [f"### {pde.upper()} (n = 16, {case.frames} frames, training windows in the first {case.horizon})", "",
+                  f"Persistence baseline (last given frame held): test {pers_test[-1]:.3f} at the last frame, "
+                  f"{pers_test[h]:.3f} at the training horizon; OOD ({case.ood}) {pers_ood[-1]:.3f}.", ""]
+        for size in sizes_of[pde]:
+            lines += [f"**{size} labeled training trajectories** (mean +- std over {len(seeds)} seeds; paired "
+                      "difference to HAMNO with its 95% t-interval)", "",
+                      "| arm | test, last frame | vs HAMNO | test, frame " + str(h) + " | OOD, last frame | vs HAMNO |"
+                      " mass drift (rel.) | energy increases | physics share (obj. / grad), grad cos |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            base = [results[(pde, size, "HAMNO", k)] for k in seeds]
+            for arm in arms:
+                rs = [results[(pde, size, arm, k)] for k in seeds]
+                last = [r["test"]["rollout"]["rel_l2_final"]["mean"] for r in rs]
+                hor = [per_frame(Path(r["folder"]), "eval")[h] for r in rs]
+                ood = [r["ood"]["rollout"]["rel_l2_final"]["mean"] for r in rs]
+                drift = [r["test"].get("mass", {}).get("rel_drift_max_pred", {}).get("mean", float("nan")) for r in rs]
+                incr = [r["test"].get("energy", {}).get("increase_count_pred", {}).get("mean", float("nan")) for r in rs]
+                diag = [physics_diagnostics(Path(r["folder"])) for r in rs]
+                row = {"pde": pde, "size": size, "arm": arm, "test_last": stats(last), "test_horizon": stats(hor),
+                       "ood_last": stats(ood), "mass_drift": stats(drift), "energy_increases": stats(incr),
+                       "diagnostics": diag}
+                if arm != "HAMNO":
+                    row["vs_hamno_test"] = paired(last, [b["test"]["rollout"]["rel_l2_final"]["mean"] for b in base])
+                    row["vs_hamno_ood"] = paired(ood, [b["ood"]["rollout"]["rel_l2_final"]["mean"] for b in base])
+                blob["rows"].append(row)
+
+                def ms(s):
+                    return f"{s['mean']:.3f} +- {s['std']:.3f}"
+
+                def ci(p):
+                    lo, hi = p["ci95"]
+                    return f"{p['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+                vs_t = ci(row["vs_hamno_test"]) if arm != "HAMNO" else "-"
+                vs_o = ci(row["vs_hamno_ood"]) if arm != "HAMNO" else "-"
+                d = [x for x in diag if x]
+                dg = "-" if not d else (f"{np.mean([x.get('share_physics', np.nan) for x in d]):.2f} / "
+                                        f"{np.mean([x.get('grad_share', np.nan) for x in d]):.2f}, "
+                                        f"{np.mean([x.get('grad_cos', np.nan) for x in d]):+.2f}")
+                lines.append(f"| {arm} | {ms(row['test_last'])} | {vs_t} | {ms(row['test_horizon'])} | "
+                             f"{ms(row['ood_last'])} | {vs_o} | {np.nanmean(drift):.1e} | {np.nanmean(incr):.1f} | {dg} |")
+            lines.append("")
+        blob.setdefault("persistence", {})[pde] = {"test": pers_test.tolist(), "ood": pers_ood.tolist()}
+        plot_curves(out, pde, sizes_of[pde], arms, seeds, results, pers_test)
+    (out / "results.json").write_text(json.dumps(blob, indent=1))
+    text = "\n".join(lines)
+    (out / "results.md").write_text(text + "\n")
+    return text
+
+
+def plot_curves(out: Path, pde: str, sizes, arms, seeds, results, pers) -> None:
+    """Per-frame test rel-L2 (mean over seeds) of every arm and the persistence baseline, one panel per size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.4), sharey=True, squeeze=False)
+    for ax, size in zip(axes[0], sizes):
+        for arm in arms:
+            curves = np.stack([per_frame(Path(results[(pde, size, arm, k)]["folder"]), "eval") for k in seeds])
+            m = curves.mean(0)
+            f = np.arange(m.size)
+            ax.plot(f[T_IN:], m[T_IN:], label=arm)
+        ax.plot(np.arange(pers.size)[T_IN:], pers[T_IN:], "k--", label="persistence")
+        ax.axvline(CASES[pde].horizon - 1, color="grey", lw=0.8, ls=":")
+        ax.set_title(f"{pde.upper()}, {size} labeled trajectories")
+        ax.set_xlabel("frame")
+    axes[0][0].set_ylabel("test rel-L2 (mean over seeds)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / f"curves_{pde}.png", dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="runs/physics_study", help="output folder (default runs/physics_study)")
+    ap.add_argument("--pdes", nargs="+", default=["ac", "ch", "sh"], choices=sorted(CASES))
+    ap.add_argument("--sizes", type=int, nargs="+", default=[4, 16, 64], help="labeled trajectories (default 4 16 64)")
+    ap.add_argument("--sizes-ch-sh", type=int, nargs="+", default=[4, 16],
+                    help="labeled trajectories for CH and SH (default 4 16)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    ap.add_argument("--quick", action="store_true", help="a tiny budget (minutes): checks the pipeline, no science")
+    ap.add_argument("--shard", default="0/1", help="K/N: run every N-th run starting at K (parallel processes)")
+    ap.add_argument("--report-only", action="store_true", help="only the tables of finished runs")
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    import torch
+
+    torch.set_num_threads(1)
+    out = Path(a.out)
+    budget = QUICK if a.quick else BUDGET
+    arms = ["HAMNO"] + [x for x in a.arms if x != "HAMNO"]
+    sizes_of = {p: (a.sizes if p == "ac" else a.sizes_ch_sh) for p in a.pdes}
+    paths_of = {p: datasets(CASES[p], out, sorted(set(a.sizes) | set(a.sizes_ch_sh))) for p in a.pdes}
+    todo = plan(a.pdes, sizes_of, arms, a.seeds)
+    k, n = (int(x) for x in a.shard.split("/"))
+    results = {}
+    t0 = time.perf_counter()
+    for i, (pde, size, arm, seed) in enumerate(todo):
+        if i % n != k and not a.report_only:
+            continue
+        r = run_one(CASES[pde], arm, size, seed, paths_of[pde], out, budget, a.device)
+        results[(pde, size, arm, seed)] = r
+        print(f"[{i + 1}/{len(todo)}] {pde} n_train={size} {arm} seed {seed}: test last frame "
+              f"{r['test']['rollout']['rel_l2_final']['mean']:.3f}, OOD {r['ood']['rollout']['rel_l2_final']['mean']:.3f} "
+              f"({r['seconds']:.0f} s; {time.perf_counter() - t0:.0f} s so far)", flush=True)
+    if n == 1 or a.report_only:
+        print(report(out, a.pdes, sizes_of, arms, a.seeds, results, paths_of))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
