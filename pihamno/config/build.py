@@ -274,7 +274,7 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
     """
     import os
 
-    from pihamno.training.distributed import init_distributed, on_main
+    from pihamno.training.distributed import barrier, init_distributed, on_main
 
     out = Path(cfg.run.out)
     if env is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group to decide
@@ -287,6 +287,9 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
     write_run_config(trainer, cfg)
     start = trainer.epoch
     result = trainer.fit()
+    # every rank waits for rank 0's last checkpoint writes: a rank that left early and tore down the gloo
+    # group while rank 0 still worked aborted the job ("terminate called without an active exception")
+    barrier(trainer.env)
     return TrainResult(out, result["epoch"], result["step"], result["best"], result["last"], _to_evaluate(out),
                        "resumed" if state is not None else "trained", start)
 

@@ -97,5 +97,6 @@ def barrier(env: DistEnv) -> None:
 
 
 def shutdown(env: DistEnv) -> None:
+    """Leave the process group (call it once every rank has passed its last collective, e.g. a :func:`barrier`)."""
     if env.enabled and dist.is_initialized():
         dist.destroy_process_group()
