@@ -29,9 +29,9 @@ ps = load_script()
 def test_paired_difference_has_the_student_t_interval():
     # differences 1, 2, 3: mean 2, sample std 1, half-width t_{0.975, 2} / sqrt(3)
     p = ps.paired([1.5, 2.5, 3.5], [0.5, 0.5, 0.5])
-    half = 4.303 / math.sqrt(3)
+    half = 4.3027 / math.sqrt(3)  # t_{0.975, 2 degrees of freedom} = 4.3027
     assert p["mean"] == pytest.approx(2.0) and p["std"] == pytest.approx(1.0) and p["n"] == 3
-    assert p["ci95"] == pytest.approx([2.0 - half, 2.0 + half])
+    assert p["ci95"] == pytest.approx([2.0 - half, 2.0 + half], rel=1e-4)
     assert math.isnan(ps.paired([1.0], [0.0])["ci95"][0])  # one seed: no interval, not a zero-width one
 
 
@@ -61,6 +61,11 @@ def test_quick_study_runs_end_to_end(tmp_path, monkeypatch):
     pers = np.asarray(blob["persistence"]["ac"]["test"])
     assert pers.shape == (ps.CASES["ac"].frames,)
     assert pers[ps.T_IN - 1] == 0.0 and np.all(pers[ps.T_IN:] > 0.0)  # the held frame is exact, then drifts
+    pooled = {g["group"]: g for g in blob["pooled"]}
+    ratios = np.asarray(pool["test_last"]["values"]) / np.asarray(blob["rows"][0]["test_last"]["values"])
+    assert pooled["2 labeled"]["test"]["ratio"] == pytest.approx(np.exp(np.log(ratios).mean()))
+    lo, hi = pooled["2 labeled"]["test"]["ci95"]
+    assert lo < pooled["2 labeled"]["test"]["ratio"] < hi
     text = (out / "results.md").read_text()
     assert "Persistence baseline" in text and "| PI-HAMNO + pool |" in text
     assert (out / "curves_ac.png").stat().st_size > 0

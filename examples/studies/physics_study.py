@@ -43,7 +43,6 @@ from pihamno.config import shipped_config
 from pihamno.data import DatasetSpec
 
 T_IN, N_VAL, N_TEST, N_OOD, N_POOL = 5, 2, 8, 8, 64
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}  # t_{0.975, df}
 
 
 @dataclass(frozen=True)
@@ -188,16 +187,56 @@ def stats(values) -> dict:
     return {"mean": float(v.mean()), "std": sd, "n": int(v.size), "values": v.tolist()}
 
 
-def paired(arm_vals, base_vals) -> dict:
-    """Paired difference arm - HAMNO over seeds: mean, std and the 95% t-interval."""
-    d = np.asarray(arm_vals, dtype=np.float64) - np.asarray(base_vals, dtype=np.float64)
-    s = stats(d)
-    half = T95.get(s["n"] - 1, 1.96) * s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else float("nan")
+def t_interval(values, level: float = 0.95) -> dict:
+    """Mean, std and the Student-t interval of the mean at ``level`` (NaN bounds for one value)."""
+    from scipy.stats import t
+
+    s = stats(values)
+    half = t.ppf(0.5 + level / 2, s["n"] - 1) * s["std"] / math.sqrt(s["n"]) if s["n"] > 1 else float("nan")
     return s | {"ci95": [s["mean"] - half, s["mean"] + half]}
 
 
-def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict) -> str:
-    """The markdown tables (and results.json, plots) of the study."""
+def paired(arm_vals, base_vals) -> dict:
+    """Paired difference arm - HAMNO over seeds: mean, std and the 95% t-interval."""
+    return t_interval(np.asarray(arm_vals, dtype=np.float64) - np.asarray(base_vals, dtype=np.float64))
+
+
+def pooled_ratios(results: dict, arm: str, keys, metric) -> dict:
+    """The error of ``arm`` relative to HAMNO's, pooled over paired runs ``keys`` = [(pde, size, seed)]:
+    the t-interval of log(err_arm / err_HAMNO), returned as ratios (``ratio``, ``ci95``) -- a scale-free
+    comparison across PDEs and sizes whose errors differ by factors of 2-3."""
+    d = [math.log(metric(results[(p, n, arm, k)]) / metric(results[(p, n, "HAMNO", k)])) for p, n, k in keys]
+    s = t_interval(d)
+    return {"n": s["n"], "ratio": math.exp(s["mean"]), "ci95": [math.exp(x) for x in s["ci95"]]}
+
+
+def pooled_table(results: dict, pdes, sizes_of, arms, seeds) -> tuple[list[str], list[dict]]:
+    """Markdown rows (and their data): each arm against HAMNO, pooled over PDEs at the smallest labeled set
+    and over every (PDE, size); test and OOD errors at the last frame."""
+    def test(r):
+        return r["test"]["rollout"]["rel_l2_final"]["mean"]
+
+    def ood(r):
+        return r["ood"]["rollout"]["rel_l2_final"]["mean"]
+
+    smallest = min(min(sizes_of[p]) for p in pdes)
+    groups = {f"{smallest} labeled": [(p, smallest, k) for p in pdes if smallest in sizes_of[p] for k in seeds],
+              "every size": [(p, n, k) for p in pdes for n in sizes_of[p] for k in seeds]}
+    lines = [f"**Pooled over {' + '.join(p.upper() for p in pdes)}**: the error of each arm / HAMNO's, the geometric "
+             "mean over paired runs (same PDE, size and seed) with its 95% t-interval; below 1 is better than HAMNO.",
+             "", "| arm | group | paired runs | test, last frame | OOD, last frame |", "|---|---|---|---|---|"]
+    data = []
+    for arm in arms[1:]:
+        for name, keys in groups.items():
+            t, o = pooled_ratios(results, arm, keys, test), pooled_ratios(results, arm, keys, ood)
+            data.append({"arm": arm, "group": name, "test": t, "ood": o})
+            lines.append(f"| {arm} | {name} | {t['n']} | {t['ratio']:.2f} [{t['ci95'][0]:.2f}, {t['ci95'][1]:.2f}] | "
+                         f"{o['ratio']:.2f} [{o['ci95'][0]:.2f}, {o['ci95'][1]:.2f}] |")
+    return lines + [""], data
+
+
+def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict, name: str = "results") -> str:
+    """The markdown tables (``<name>.md``, ``<name>.json``; plots ``curves_<pde>.png``) of the study."""
     lines, blob = [], {"arms": list(arms), "seeds": list(seeds), "rows": []}
     for pde in pdes:
         case = CASES[pde]
@@ -257,9 +296,11 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
             lines.append("")
         blob.setdefault("persistence", {})[pde] = {"test": pers_test.tolist(), "ood": pers_ood.tolist()}
         plot_curves(out, pde, sizes_of[pde], arms, seeds, results, pers_test)
-    (out / "results.json").write_text(json.dumps(blob, indent=1))
+    pooled, blob["pooled"] = pooled_table(results, pdes, sizes_of, arms, seeds)
+    lines += pooled
+    (out / f"{name}.json").write_text(json.dumps(blob, indent=1))
     text = "\n".join(lines)
-    (out / "results.md").write_text(text + "\n")
+    (out / f"{name}.md").write_text(text + "\n")
     return text
 
 
@@ -301,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a tiny budget (minutes): checks the pipeline, no science")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th run starting at K (parallel processes)")
     ap.add_argument("--report-only", action="store_true", help="only the tables of finished runs")
+    ap.add_argument("--report-name", default="results", help="report files OUT/NAME.md and NAME.json (default results)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
@@ -325,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['test']['rollout']['rel_l2_final']['mean']:.3f}, OOD {r['ood']['rollout']['rel_l2_final']['mean']:.3f} "
               f"({r['seconds']:.0f} s; {time.perf_counter() - t0:.0f} s so far)", flush=True)
     if n == 1 or a.report_only:
-        print(report(out, a.pdes, sizes_of, arms, a.seeds, results, paths_of))
+        print(report(out, a.pdes, sizes_of, arms, a.seeds, results, paths_of, a.report_name))
     return 0
 
 
