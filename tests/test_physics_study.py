@@ -3,6 +3,7 @@ end-to-end pass (data -> runs -> evaluation -> tables, JSON and plot)."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import math
@@ -49,6 +50,7 @@ def test_quick_study_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setattr(ps, "N_TEST", 2)
     monkeypatch.setattr(ps, "N_OOD", 2)
     monkeypatch.setattr(ps, "N_POOL", 4)
+    monkeypatch.setitem(ps.CASES, "ac", dataclasses.replace(ps.CASES["ac"], max_labeled=2))
     out = tmp_path / "study"
     argv = ["--out", str(out), "--quick", "--pdes", "ac", "--sizes", "2", "--seeds", "0", "1",
             "--arms", "HAMNO", "PI-HAMNO + pool"]

@@ -55,6 +55,7 @@ class PDECase:
     ic_params: dict
     ood: str           # out-of-distribution initial-condition family
     lr: float          # peak learning rate (every arm of this PDE)
+    max_labeled: int   # labeled training trajectories in the data file: the largest size the study runs
 
     @property
     def horizon(self) -> int:
@@ -65,9 +66,9 @@ class PDECase:
 #: SH takes the HAMNO authors' SH learning rate, 1e-3: at 1e-2 (a first pass, docs/results.md) 6 of 10 finished
 #: SH runs (n = 4) collapsed to a constant field (3) or ended above rel-L2 1 (3), HAMNO as well as PI-HAMNO
 CASES = {
-    "ac": PDECase("ac", dict(eps=0.1, L=2.0, dt=1e-3), 41, {}, "spheres", 1e-2),
-    "ch": PDECase("ch", dict(eps=0.1, L=2.0, dt=5e-3), 41, dict(length_scale=0.4), "phase-coarse", 1e-2),
-    "sh": PDECase("sh", dict(eps=0.15, L=15.0, dt=0.3), 61, {}, "grf-coarse", 1e-3),
+    "ac": PDECase("ac", dict(eps=0.1, L=2.0, dt=1e-3), 41, {}, "spheres", 1e-2, 64),
+    "ch": PDECase("ch", dict(eps=0.1, L=2.0, dt=5e-3), 41, dict(length_scale=0.4), "phase-coarse", 1e-2, 64),
+    "sh": PDECase("sh", dict(eps=0.15, L=15.0, dt=0.3), 61, {}, "grf-coarse", 1e-3, 64),
 }
 HAMNO = dict(name="hamno", width=4, modes=4, n_layers=1, expansion=2, width_q=8)
 FNO = dict(name="fno", width=8, modes=6, n_layers=2, width_q=8)
@@ -80,6 +81,11 @@ ARMS = {
     "physics only": (HAMNO, {"lam": 1.0}, False),
     "FNO": (FNO, {"lam": 0.0}, False),
 }
+#: compute controls, run on request (--arms): the pool and unroll arms take the same steps and labeled windows
+#: as HAMNO but cost about 2x (pool: a second batch of 8 unlabeled windows) and 2.5x (unroll) per step; this
+#: HAMNO trains twice the epochs, so a gain of theirs is not just more compute
+CONTROLS = {"HAMNO 2x steps": (HAMNO, {"lam": 0.0}, False)}
+EPOCH_FACTOR = {"HAMNO 2x steps": 2}
 BUDGET = dict(epochs=16, steps_per_epoch=20, batch_size=8)
 QUICK = dict(epochs=2, steps_per_epoch=3, batch_size=4)
 
@@ -89,12 +95,13 @@ def slug(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- data
-def datasets(case: PDECase, out: Path, sizes: list[int]) -> dict[str, Path]:
-    """The labeled set (largest size + validation + test), the OOD test set and the unlabeled pool."""
+def datasets(case: PDECase, out: Path) -> dict[str, Path]:
+    """The labeled set (``case.max_labeled`` + validation + test trajectories: the same file, hence the same
+    test split, whichever sizes a command runs), the OOD test set and the unlabeled pool."""
     params = preset(case.pde, **case.params)
     folder = out / case.pde
     specs = {
-        "data": DatasetSpec(params=params, n=16, frames=case.frames, trajectories=max(sizes) + N_VAL + N_TEST,
+        "data": DatasetSpec(params=params, n=16, frames=case.frames, trajectories=case.max_labeled + N_VAL + N_TEST,
                             ic_params=case.ic_params, seed=0),
         "ood": DatasetSpec(params=params, n=16, frames=case.frames, trajectories=N_OOD, ic_family=case.ood, seed=100),
         "pool": DatasetSpec(params=params, n=16, frames=T_IN, trajectories=N_POOL, ic_params=case.ic_params, seed=200),
@@ -110,15 +117,16 @@ def datasets(case: PDECase, out: Path, sizes: list[int]) -> dict[str, Path]:
 def run_config(case: PDECase, arm: str, size: int, seed: int, paths: dict, out: Path, budget: dict, device: str):
     """The config of one run: the shipped ``<pde>_small`` with this arm's model and physics, ``size`` labeled
     trajectories (+ 2 validation), the same 8 test trajectories for every run, windows in the first half."""
-    model, physics, pool = ARMS[arm]
+    model, physics, pool = (ARMS | CONTROLS)[arm]
     data = {"path": str(paths["data"]), "n_train": size + N_VAL, "n_val": N_VAL, "n_test": N_TEST, "split_seed": 0,
             "train_frames": case.horizon}
     if pool:
         data["unlabeled"] = str(paths["pool"])
         physics = {**physics, "unlabeled_batch": budget["batch_size"]}
     cfg = shipped_config(f"{case.pde}_small").updated(source="the study", replace=True, model=model)
+    optim = {**budget, "epochs": budget["epochs"] * EPOCH_FACTOR.get(arm, 1), "lr": case.lr}
     return cfg.updated(
-        source="the study", data=data, optim={**budget, "lr": case.lr}, physics=physics,
+        source="the study", data=data, optim=optim, physics=physics,
         run={"out": str(out / case.pde / f"n{size}" / f"{slug(arm)}_s{seed}"), "seed": seed, "device": device,
              "val_every": 1, "val_rollout_every": 2, "tensorboard": False, "log_every": min(10, budget["steps_per_epoch"])},
     )
@@ -338,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes-ch-sh", type=int, nargs="+", default=[4, 16],
                     help="labeled trajectories for CH and SH (default 4 16)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    ap.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS | CONTROLS),
+                    help=f"default: the six arms; {', '.join(CONTROLS)} on request (a compute control)")
     ap.add_argument("--quick", action="store_true", help="a tiny budget (minutes): checks the pipeline, no science")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th run starting at K (parallel processes)")
     ap.add_argument("--report-only", action="store_true", help="only the tables of finished runs")
@@ -353,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     budget = QUICK if a.quick else BUDGET
     arms = ["HAMNO"] + [x for x in a.arms if x != "HAMNO"]
     sizes_of = {p: (a.sizes if p == "ac" else a.sizes_ch_sh) for p in a.pdes}
-    paths_of = {p: datasets(CASES[p], out, sorted(set(a.sizes) | set(a.sizes_ch_sh))) for p in a.pdes}
+    for p in a.pdes:
+        if max(sizes_of[p]) > CASES[p].max_labeled:
+            ap.error(f"{p}: at most {CASES[p].max_labeled} labeled trajectories (the data file's), got {max(sizes_of[p])}")
+    paths_of = {p: datasets(CASES[p], out) for p in a.pdes}
     todo = plan(a.pdes, sizes_of, arms, a.seeds)
     k, n = (int(x) for x in a.shard.split("/"))
     results = {}
