@@ -73,7 +73,7 @@ TINY = dict(
     train_budget=5, compile_budget=10, rollout_cases=[(8, 2, "compiled"), (8, 1, "fp32"), (8, 2, "fp32"), (8, 2, "bf16")],
     rollout_steps=3, rollout_budget=3, solver_n=[8], cpu_solver_n=[8], solver_batch=2, solver_steps=2,
     solver_budget=2, scaling_n=[8], scaling_max_batch=2, scaling_steps=1, scaling_budget=2,
-    accuracy_traj=2, accuracy_dt_factors=[1, 2], test_timeout=40,
+    accuracy_traj=2, accuracy_dt_factors=[1, 2], test_timeout=150,  # a loaded 2-core runner: ~20 s idle
 )
 
 
