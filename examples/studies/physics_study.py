@@ -18,8 +18,12 @@ Design (every arm the same budget: epochs x steps x batch of labeled windows; se
 * comparison: per (PDE, size, seed) the difference of each arm to HAMNO, mean +- std over seeds and a 95%
   t-interval of the paired difference.
 
-    python examples/studies/physics_study.py --out runs/physics_study            # hours on 2 cores
-    python examples/studies/physics_study.py --out /tmp/ps --quick               # minutes: 1 seed, tiny budget
+    python examples/studies/physics_study.py --out runs/physics_study            # ~4 h on 2 cores, or:
+    python examples/studies/physics_study.py --out runs/physics_study --data-only
+    python examples/studies/physics_study.py --out runs/physics_study --shard 0/2 &   # then two shards
+    python examples/studies/physics_study.py --out runs/physics_study --shard 1/2 &
+    wait; python examples/studies/physics_study.py --out runs/physics_study --report-only
+    python examples/studies/physics_study.py --out /tmp/ps --quick --seeds 0 1   # minutes: checks the chain
 
 Reruns reuse every finished dataset, run and evaluation (the stages of pihamno.workflows).
 """
@@ -301,9 +305,11 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
                 vs_t = ci(row["vs_hamno_test"]) if arm != "HAMNO" else "-"
                 vs_o = ci(row["vs_hamno_ood"]) if arm != "HAMNO" else "-"
                 d = [x for x in diag if x.get("share_physics", 0.0) > 0.0]  # arms without physics: "-"
+                cos = np.mean([x.get("grad_cos", np.nan) for x in d]) if d else np.nan
+                only = d and all(x.get("share_physics") >= 1.0 for x in d)  # no data gradient: no cosine
                 dg = "-" if not d else (f"{np.mean([x.get('share_physics', np.nan) for x in d]):.2f} / "
                                         f"{np.mean([x.get('grad_share', np.nan) for x in d]):.2f}, "
-                                        f"{np.mean([x.get('grad_cos', np.nan) for x in d]):+.2f}")
+                                        + ("-" if only else f"{cos:+.2f}"))
                 lines.append(f"| {arm} | {ms(row['test_last'])} | {vs_t} | {ms(row['test_horizon'])} | "
                              f"{ms(row['ood_last'])} | {vs_o} | {np.nanmean(drift):.3f} | {np.nanmean(incr):.1f} | {dg} |")
             lines.append("")
@@ -355,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"default: the six arms; {', '.join(CONTROLS)} on request (a compute control)")
     ap.add_argument("--quick", action="store_true", help="a tiny budget (minutes): checks the pipeline, no science")
     ap.add_argument("--shard", default="0/1", help="K/N: run every N-th run starting at K (parallel processes)")
+    ap.add_argument("--data-only", action="store_true", help="make the datasets and stop (before parallel shards)")
     ap.add_argument("--report-only", action="store_true", help="only the tables of finished runs")
     ap.add_argument("--report-name", default="results", help="report files OUT/NAME.md and NAME.json (default results)")
     ap.add_argument("--device", default="cpu")
@@ -371,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         if max(sizes_of[p]) > CASES[p].max_labeled:
             ap.error(f"{p}: at most {CASES[p].max_labeled} labeled trajectories (the data file's), got {max(sizes_of[p])}")
     paths_of = {p: datasets(CASES[p], out) for p in a.pdes}
+    if a.data_only:
+        return 0
     todo = plan(a.pdes, sizes_of, arms, a.seeds)
     k, n = (int(x) for x in a.shard.split("/"))
     results = {}
