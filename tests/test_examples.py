@@ -3,12 +3,12 @@ every file it promises with finite metrics, and reuses finished stages when run 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
 import pytest
+from example_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ["allen_cahn", "cahn_hilliard", "swift_hohenberg"]
@@ -16,10 +16,7 @@ SCRIPTS = ["allen_cahn", "cahn_hilliard", "swift_hohenberg"]
 
 def load_example(name: str):
     """The module of examples/<name>.py (imported by path; examples/ is not a package)."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", ROOT / "examples" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(f"examples/{name}.py", f"example_{name}")
 
 
 def run_example(name: str, *args: str) -> int:

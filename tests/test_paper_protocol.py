@@ -3,32 +3,19 @@ rel-L2) next to pihamno's; the Adam-with-coupled-decay option it needs; --tiny e
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from example_scripts import load_script
 
 from pihamno.config import load_config
 from pihamno.errors import InputError
 from pihamno.training.optim import build_optimizer
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("paper_protocol", ROOT / "examples" / "studies" / "paper_protocol.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-pp = load_script()
+pp = load_script("examples/studies/paper_protocol.py", "paper_protocol")
 
 
 # ------------------------------------------------------------------------------------------------ optimiser

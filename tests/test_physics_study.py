@@ -4,27 +4,14 @@ end-to-end pass (data -> runs -> evaluation -> tables, JSON and plot)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from example_scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("physics_study", ROOT / "examples" / "studies" / "physics_study.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-ps = load_script()
+ps = load_script("examples/studies/physics_study.py", "physics_study")
 
 
 def test_paired_difference_has_the_student_t_interval():
