@@ -236,6 +236,9 @@ def pooled_table(results: dict, pdes, sizes_of, arms, seeds) -> tuple[list[str],
               "every size": [(p, n, k) for p in pdes for n in sizes_of[p] for k in seeds]}
     if len(groups["every size"]) == len(groups[f"{smallest} labeled"]):  # one size only: one group
         del groups["every size"]
+    if len(pdes) > 1:  # and each PDE alone at the smallest size
+        groups |= {f"{p.upper()} alone, {smallest} labeled": [(p, smallest, k) for k in seeds]
+                   for p in pdes if smallest in sizes_of[p]}
     lines = [f"**Pooled over {' + '.join(p.upper() for p in pdes)}**: the error of each arm / the baseline's "
              "(HAMNO, and the compute control when it ran), the geometric mean over paired runs (same PDE, size and "
              "seed) with its 95% t-interval; below 1 is better than the baseline.",
