@@ -97,6 +97,13 @@ def barrier(env: DistEnv) -> None:
 
 
 def shutdown(env: DistEnv) -> None:
-    """Leave the process group (call it once every rank has passed its last collective, e.g. a :func:`barrier`)."""
+    """Leave the process group (call it once every rank has passed its last collective, e.g. a :func:`barrier`).
+
+    Objects that still hold the group (a DDP model kept alive by a reference cycle, e.g. the loss balance's
+    all-reduce hook) are collected first, so none is torn down after the group it talks to.
+    """
     if env.enabled and dist.is_initialized():
+        import gc
+
+        gc.collect()
         dist.destroy_process_group()
