@@ -3,7 +3,7 @@
 The plain DCT preconditioner (:class:`fem.solvers.DCTPreconditioner`) inverts ``P = W p(-L_h)`` (W the
 trapezoidal lumped mass, ``L_h`` the 7-point Neumann Laplacian, ``p`` the :func:`fem.schemes.symbol` of the
 scheme, a polynomial in the Laplacian's eigenvalue). On the ``kuhn`` P1 mesh the step matrix ``A`` equals ``P``
-except in the rows and columns of a thin band around the cube's 12 edges (docs/measurements.md section 6: AC the
+except in the rows and columns of a thin band around the cube's 12 edges (docs/facts.md section 6: AC the
 12(n-2)+8 edge and corner nodes, CH and SH one node further in), so
 
     A = P + E D E^T,     D = (A - P)_RR (k x k, sparse),  E = the columns of the identity at the band R

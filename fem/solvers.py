@@ -30,7 +30,7 @@ A PDE whose scheme conserves ``1^T M_t u`` exactly (:attr:`fem.pde.PDE.conserves
 increment projected onto zero mass after CG (``d -= c 1``, which only removes the residual's component along
 ``M_t 1``, so it cannot raise the residual), making the mass drift round-off instead of CG tolerance.
 
-Sparse LU is not offered: at 65^3 its factorisation takes minutes and > 10 GB (docs/measurements.md section 3).
+Sparse LU is not offered: at 65^3 its factorisation takes minutes and > 10 GB (docs/facts.md section 3).
 
 Fields: initial conditions and saved frames are grid fields ``(n, n, n)`` on the node grid of [0, L]^3. On a
 mesh whose dofs are not that grid (a mesh file, P2) the initial condition is interpolated with

@@ -71,7 +71,7 @@ def test_dct_and_jacobi_preconditioners_give_the_same_step(pde):
 
 @pytest.mark.parametrize("pde", PDES)
 def test_edge_corrected_dct_solve_is_exact_on_the_band_measured_by_probing(pde):
-    """The capacitance correction finds exactly the band of docs/measurements.md section 6 and inverts A."""
+    """The capacitance correction finds exactly the band of docs/facts.md section 6 and inverts A."""
     from fem.capacitance import edge_correction
 
     for n in (7, 11):
