@@ -47,6 +47,7 @@ def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup
 
     if threads:
         torch.set_num_threads(threads)
+    from pihamno.device import median_seconds
     from pihamno.models import build_model, count_parameters
 
     torch.manual_seed(0)
@@ -58,7 +59,6 @@ def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup
     if channels_last:
         model, u = model.to(memory_format=torch.channels_last_3d), u.contiguous(memory_format=torch.channels_last_3d)
     net = torch.compile(model) if compile_ else model
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
 
     def step():
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
@@ -71,22 +71,14 @@ def _step_stats(name: str, n: int, batch: int, device: str, repeats: int, warmup
             torch.cuda.reset_peak_memory_stats(dev)
             base = torch.cuda.memory_allocated(dev)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        for _ in range(warmup):
-            step()
-        sync()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            step()
-            sync()
-            times.append(time.perf_counter() - t0)
+        median = median_seconds(step, repeats, dev, warmup=warmup)
         if cuda:
             mem = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
         else:
             mem = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024
     except torch.OutOfMemoryError:
         return params, None, "OOM"
-    return params, statistics.median(times), mem
+    return params, median, mem
 
 
 def legacy_fft(self, x, size_in, size_out):

@@ -22,33 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_runs import tiny_run_toml
 
 from fem.schemes import preset
 from pihamno.cli import main
 from pihamno.data import DatasetSpec, generate, load_trajectories
-
-RUN_CONFIG = """
-[data]
-path = "data/ac.h5"
-n_train = 4
-n_val = 1
-n_test = 2
-[model]
-name = "hamno"
-width = 2
-modes = 2
-n_layers = 1
-width_q = 4
-[optim]
-lr = 1e-2
-epochs = {epochs}
-steps_per_epoch = 2
-batch_size = 2
-[run]
-out = "{out}"
-device = "cpu"
-tensorboard = false
-"""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -90,7 +68,7 @@ def world(tmp_path_factory):
              "ac_ood": DatasetSpec(params=ac, n=8, frames=8, trajectories=2, ic_family="sphere")}
     for name, spec in specs.items():
         generate(spec, base / "data" / f"{name}.h5", progress=False)
-    (base / "run.toml").write_text(RUN_CONFIG.format(epochs=1, out="run"))
+    (base / "run.toml").write_text(tiny_run_toml("data/ac.h5", "run", epochs=1))
     (base / "elsewhere").mkdir()
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(base)
@@ -309,8 +287,7 @@ def test_killed_training_resumes_to_the_uninterrupted_run(tmp_path, capsys, monk
     data = generate(DatasetSpec(params=preset("ac"), n=8, frames=8, trajectories=6, seed=1), tmp_path / "d.h5",
                     progress=False)
     for folder in ("full", "killed"):
-        (tmp_path / f"{folder}.toml").write_text(RUN_CONFIG.format(epochs=3, out=tmp_path / folder)
-                                                 .replace("data/ac.h5", str(data)))
+        (tmp_path / f"{folder}.toml").write_text(tiny_run_toml(data, tmp_path / folder, epochs=3))
     assert cli(capsys, "train", "--config", tmp_path / "full.toml", "--quiet")[0] == 0
     real_save = Trainer._save
 

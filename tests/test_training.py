@@ -11,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from tiny_runs import tiny_run_toml
 
 from pihamno.config import load_config
 from pihamno.errors import InputError
@@ -327,30 +328,6 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
 
 
 # ----------------------------------------------------------------------------- end to end, real components
-E2E_CONFIG = """
-[data]
-path = "{data}"
-n_train = 4
-n_val = 1
-n_test = 2
-[model]
-name = "hamno"
-width = 2
-modes = 2
-n_layers = 1
-width_q = 4
-[optim]
-lr = 1e-2
-epochs = 1
-steps_per_epoch = 3
-batch_size = 2
-[physics]
-lam = 0.25
-[run]
-out = "{out}"
-device = "cpu"
-tensorboard = false
-"""
 
 
 @pytest.fixture
@@ -375,7 +352,7 @@ def test_end_to_end_generate_train_resume_evaluate(tmp_path, capsys, one_thread)
                     progress=False)
     run = tmp_path / "run"
     cfg = tmp_path / "c.toml"
-    cfg.write_text(E2E_CONFIG.format(data=data, out=run))
+    cfg.write_text(tiny_run_toml(data, run, steps_per_epoch=3, lam=0.25))
     assert main(["train", "--config", str(cfg)]) == 0
     assert main(["train", "--resume", str(run), "--epochs", "2"]) == 0
     p = torch.load(run / "last.pt", weights_only=True)

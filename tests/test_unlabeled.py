@@ -34,6 +34,17 @@ class RecordingPhysics(StubPhysics):
         return super().__call__(u_prev, u_next)
 
 
+def _linear_step(last: float | None = None, second_last: float | None = None) -> LinearStep:
+    """The exact linear step, with its last (and second-last) input weight changed when given."""
+    model = LinearStep(init="exact")
+    with torch.no_grad():
+        if last is not None:
+            model.w[-1] = last
+        if second_last is not None:
+            model.w[-2] = second_last
+    return model
+
+
 def _window(n_traj=2):
     return torch.from_numpy(decay_data(n_traj, 12)[:, : T_IN + 1]).float()
 
@@ -43,10 +54,7 @@ def test_unrolled_physics_is_zero_for_an_exact_model_and_positive_otherwise(tmp_
     win = _window()
     values = {}
     for init in ("exact", "off"):
-        model = LinearStep(init="exact")
-        if init == "off":
-            with torch.no_grad():
-                model.w[-1] = 0.8
+        model = _linear_step(0.8 if init == "off" else None)
         for k in (0, 3):
             phys = RecordingPhysics()
             tr = make_trainer(make_config(tmp_path, data, **{"physics.lam": 0.5, "physics.unroll": k}), model=model,
@@ -66,10 +74,7 @@ def test_gradients_flow_through_the_unroll_only_when_asked(tmp_path):
     win = _window()
     grads = {}
     for detach in ("true", "false"):
-        model = LinearStep(init="exact")
-        with torch.no_grad():
-            model.w[-1] = 0.8
-            model.w[-2] = 0.1
+        model = _linear_step(0.8, 0.1)
         tr = make_trainer(make_config(tmp_path, data, **{"physics.lam": 1.0, "physics.unroll": 2,
                                                          "physics.unroll_detach": detach}), model=model,
                           physics=StubPhysics())
@@ -83,9 +88,7 @@ def test_pool_windows_are_scored_with_physics_only(tmp_path):
     pool = write_dataset(tmp_path / "pool.h5", 3.0 * decay_data(n_traj=4, frames=T_IN, seed=5))
     win = _window()
     pool_win = torch.from_numpy(decay_data(n_traj=3, frames=T_IN, seed=5)).float()
-    model = LinearStep(init="exact")
-    with torch.no_grad():
-        model.w[-1] = 0.8
+    model = _linear_step(0.8)
     over = {"physics.lam": 0.5, "data.unlabeled": f'"{pool}"', "physics.unlabeled_batch": 3, "physics.unroll": 1}
     phys = RecordingPhysics()
     tr = make_trainer(make_config(tmp_path, data, **over), model=model, physics=phys)

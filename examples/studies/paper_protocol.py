@@ -196,18 +196,6 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def _median_time(fn, repeats: int, sync) -> float:
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def measure_model(size: Sizes, device: str) -> dict:
     """Seconds per training step (forward, backward, Adam) and per forward pass of the authors' HAMNO at the
     preset's n and batch: measured there on CUDA; on CPU measured on one thread (two threads on a shared
@@ -215,7 +203,7 @@ def measure_model(size: Sizes, device: str) -> dict:
     the ratio of voxels x batch."""
     import torch
 
-    from pihamno.device import resolve_device
+    from pihamno.device import median_seconds, resolve_device
     from pihamno.models import build_model
 
     dev = resolve_device(device)
@@ -226,7 +214,6 @@ def measure_model(size: Sizes, device: str) -> dict:
     model = build_model("hamno", **size.model, variant="authors").to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     u = torch.randn(b, 5, n, n, n, device=dev)
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
     threads = torch.get_num_threads()
     if not cuda:
         torch.set_num_threads(1)
@@ -241,7 +228,7 @@ def measure_model(size: Sizes, device: str) -> dict:
             model(u)
 
     try:
-        t_step, t_forward = _median_time(step, 2, sync) * scale, _median_time(forward, 2, sync) * scale
+        t_step, t_forward = median_seconds(step, 2, dev) * scale, median_seconds(forward, 2, dev) * scale
     finally:
         torch.set_num_threads(threads)
     where = f"n = {n}, batch {b}, {dev}" + ("" if cuda else ", 1 thread") + (f", scaled x{scale:g}" if scale != 1 else "")
