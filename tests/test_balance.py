@@ -21,7 +21,7 @@ from test_training import (
 )
 
 from pihamno.errors import InputError
-from pihamno.training.balance import LossBalance
+from pihamno.training.balance import LossBalance, gradient_shares
 from pihamno.training.losses import TERMS, Objective
 
 
@@ -180,14 +180,12 @@ def test_new_keys_are_checked():
 
 
 def test_gradient_shares_of_known_vectors():
-    from pihamno.training.trainer import Trainer
-
     total = [torch.tensor([3.0, 0.0]), torch.tensor([4.0])]
     phys = [torch.tensor([0.0, 0.0]), torch.tensor([4.0])]  # data part = (3, 0, 0): orthogonal to physics
-    s = Trainer._gradient_shares(total, phys)
+    s = gradient_shares(total, phys)
     assert float(s["grad_data"]) == 3.0 and float(s["grad_physics"]) == 4.0
     assert float(s["grad_share"]) == pytest.approx(4 / 7) and float(s["grad_cos"]) == 0.0
-    assert math.isfinite(float(Trainer._gradient_shares(total, [torch.zeros(2), torch.zeros(1)])["grad_cos"]))
+    assert math.isfinite(float(gradient_shares(total, [torch.zeros(2), torch.zeros(1)])["grad_cos"]))
 
 
 

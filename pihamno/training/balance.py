@@ -70,3 +70,15 @@ class LossBalance:
                              f"this run's ({list(self.names)}, beta {self.beta})")
         device = self.means.device
         self.steps, self.means = state["steps"].clone().to(device), state["means"].clone().to(device)
+
+
+def gradient_shares(total: list, physics: list) -> dict:
+    """Norms of the data and physics parts of the gradient (data = total - physics), the physics share
+    ``|g_p| / (|g_d| + |g_p|)`` and the cosine between the two."""
+    gp = torch.cat([g.reshape(-1).double() for g in physics])
+    gd = torch.cat([g.reshape(-1).double() for g in total]) - gp
+    nd, np_ = gd.norm(), gp.norm()
+    both = nd + np_
+    return {"grad_data": nd, "grad_physics": np_,
+            "grad_share": np_ / both if both > 0 else both,
+            "grad_cos": (gd @ gp) / (nd * np_) if nd * np_ > 0 else nd * 0}

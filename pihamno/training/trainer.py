@@ -78,22 +78,13 @@ import torch
 from pihamno.errors import InputError, TrainingDiverged
 from pihamno.stepping import FieldProcessor, grid_weights, predict_next, rel_l2, stream_rollout
 from pihamno.training import checkpoint as ckpt
+from pihamno.training.balance import gradient_shares
 from pihamno.training.distributed import DistEnv, all_reduce_sum
 from pihamno.training.losses import Objective
-from pihamno.training.windows import SplitData, WindowSampler, gather_windows
+from pihamno.training.windows import SplitData, WindowSampler, even_batches, gather_windows, spread_windows
 
-__all__ = ["LoopSettings", "Trainer", "TrainingDiverged", "even_batches"]
+__all__ = ["LoopSettings", "Trainer", "TrainingDiverged"]
 
-
-def even_batches(total: int, cap: int) -> list[tuple[int, int]]:
-    """``[(start, stop), ...]``: ``total`` items in ``ceil(total / cap)`` batches whose sizes differ by at most one.
-
-    >>> even_batches(5, 4), even_batches(9, 4), even_batches(0, 4)
-    ([(0, 2), (2, 5)], [(0, 3), (3, 6), (6, 9)], [])
-    """
-    k = -(-total // cap)
-    bounds = [i * total // k for i in range(k + 1)] if k else []
-    return list(zip(bounds[:-1], bounds[1:]))
 
 #: the pool's window sampler is seeded with ``seed + POOL_SEED`` (independent of the labeled windows)
 POOL_SEED = 7919
@@ -294,18 +285,6 @@ class Trainer:
             grads = list(torch.split(flat, [g.numel() for g in grads]))
         return grads
 
-    @staticmethod
-    def _gradient_shares(total: list, physics: list) -> dict:
-        """Norms of the data and physics parts of the gradient (data = total - physics), the physics share
-        ``|g_p| / (|g_d| + |g_p|)`` and the cosine between the two."""
-        gp = torch.cat([g.reshape(-1).double() for g in physics])
-        gd = torch.cat([g.reshape(-1).double() for g in total]) - gp
-        nd, np_ = gd.norm(), gp.norm()
-        both = nd + np_
-        return {"grad_data": nd, "grad_physics": np_,
-                "grad_share": np_ / both if both > 0 else both,
-                "grad_cos": (gd @ gp) / (nd * np_) if nd * np_ > 0 else nd * 0}
-
     def _check_finite(self, what: str, value: torch.Tensor, parts: dict | None = None) -> None:
         """Remember ``value`` of this step for :meth:`_flush_guard` (no host sync here)."""
         self._guard.append((self.epoch, self.step, what, value.detach(), dict(parts or {})))
@@ -361,7 +340,7 @@ class Trainer:
         loss.backward()
         if measure:
             total = [torch.zeros_like(p) if p.grad is None else p.grad for p in trainable]
-            parts = parts | {k: v.detach() for k, v in self._gradient_shares(total, g_phys).items()}
+            parts = parts | {k: v.detach() for k, v in gradient_shares(total, g_phys).items()}
         params = [p for p in self.model.parameters() if p.grad is not None]
         gn = torch.nn.utils.clip_grad_norm_(params, o.grad_clip if o.grad_clip > 0 else math.inf)
         self._check_finite("gradient norm", gn.detach(), parts)
@@ -395,12 +374,7 @@ class Trainer:
     def val_windows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The fixed one-step validation windows ``(traj, start)``: about 8 per trajectory (rounded up to full
         batches), evenly spread over (trajectory, start frame) pairs, the same at every epoch."""
-        n, F, T = self.val_trajs.shape[0], self.val_trajs.shape[1], self.loop.T_in
-        starts = F - T  # windows of T inputs + 1 target
-        cap = self.val_batch
-        total = min(n * starts, cap * math.ceil(8 * n / cap))
-        flat = torch.linspace(0, n * starts - 1, total, dtype=torch.float64).round().long().unique()
-        return flat // starts, flat % starts
+        return spread_windows(self.val_trajs.shape[0], self.val_trajs.shape[1], self.loop.T_in, self.val_batch)
 
     @torch.no_grad()
     def validate(self, kind: str | None = None) -> float | None:

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,3 +149,28 @@ def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int
     else:
         val = torch.empty((0,) + tuple(train.shape[1:]), dtype=train.dtype)
     return SplitData(train=train, val=val, indices=idx, meta=meta)
+
+
+def even_batches(total: int, cap: int) -> list[tuple[int, int]]:
+    """``[(start, stop), ...]``: ``total`` items in ``ceil(total / cap)`` batches whose sizes differ by at most one.
+
+    >>> even_batches(5, 4), even_batches(9, 4), even_batches(0, 4)
+    ([(0, 2), (2, 5)], [(0, 3), (3, 6), (6, 9)], [])
+    """
+    k = -(-total // cap)
+    bounds = [i * total // k for i in range(k + 1)] if k else []
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def spread_windows(n_traj: int, frames: int, T_in: int, cap: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fixed evaluation windows ``(traj, start)`` of ``T_in`` inputs + 1 target: about 8 per trajectory, rounded
+    up to full batches of ``cap``, evenly spread over the (trajectory, start frame) pairs.
+
+    >>> traj, start = spread_windows(2, 10, 5, 4)
+    >>> traj.tolist(), start.tolist()
+    ([0, 0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
+    """
+    starts = frames - T_in
+    total = min(n_traj * starts, cap * math.ceil(8 * n_traj / cap))
+    flat = torch.linspace(0, n_traj * starts - 1, total, dtype=torch.float64).round().long().unique()
+    return flat // starts, flat % starts
