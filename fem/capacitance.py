@@ -70,12 +70,6 @@ def dct1_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
     return F, F / (2.0 * (n - 1))
 
 
-def grid_eigenvalues_1d(n: int, L: float) -> np.ndarray:
-    """``(4/h^2) sin^2(pi k / (2 (n-1)))``, k = 0..n-1: eigenvalues of the 1D Neumann ``-d^2/dx^2`` (mirror ghosts)."""
-    h = L / (n - 1)
-    return 4.0 / h**2 * np.sin(np.pi * np.arange(n) / (2 * (n - 1))) ** 2
-
-
 def symbol_polynomial(params, lam_max: float) -> np.ndarray | None:
     """Coefficients ``(c0, c1, c2)`` with ``symbol(lam) = c0 + c1 lam + c2 lam^2`` on [0, lam_max], or None."""
     probe = np.array([0.0, 0.5, 1.0]) * lam_max
@@ -99,14 +93,6 @@ def neumann_laplacian(n: int, L: float) -> sp.csr_matrix:
     T = sp.csr_matrix(T) / h**2
     eye = sp.identity(n, format="csr")
     return (sp.kron(sp.kron(T, eye), eye) + sp.kron(sp.kron(eye, T), eye) + sp.kron(sp.kron(eye, eye), T)).tocsr()
-
-
-def trapezoid_column(n: int, L: float) -> np.ndarray:
-    """Trapezoidal lumped mass ``h^3 w_i w_j w_k`` (w = 1/2 at the ends) as an (n^3, 1) column."""
-    w = np.ones(n)
-    w[0] = w[-1] = 0.5
-    h = L / (n - 1)
-    return (h**3 * w[:, None, None] * w[None, :, None] * w[None, None, :]).reshape(-1, 1)
 
 
 # --------------------------------------------------------------------------------------------- the band's lines
@@ -238,6 +224,7 @@ class EdgeCorrection:
     def __post_init__(self):
         self.on_axis = [np.flatnonzero(self.lines[:, 0] == d) for d in range(3)]  # band nodes per line axis
         self.W_R = self.W[self.R]  # (k, 1)
+        self.ImF, self.FmF = self.Im[self.F], self.Fm[:, self.F]  # the DCT rows / columns of the band's lines
 
     @property
     def k(self) -> int:
@@ -277,8 +264,7 @@ def _contract(T, M, axis: int, be=None):
 def _eval_lines(V, ec, d: int, be):
     """Values of ``idctn(V)`` on the lines along axis d: (n, n, n, B) -> (|F|, |F|, n, B), fixed axes first."""
     m1, m2 = _fixed_axes(d)
-    ImF = ec.Im[ec.F]
-    T = _contract(_contract(_contract(V, ImF, m1), ImF, m2), ec.Im, d)
+    T = _contract(_contract(_contract(V, ec.ImF, m1), ec.ImF, m2), ec.Im, d)
     return T.permute(m1, m2, d, 3) if hasattr(T, "permute") else T.transpose(m1, m2, d, 3)
 
 
@@ -288,8 +274,7 @@ def _spread_lines(Lv, ec, d: int, be):
     order = [0, 0, 0]
     order[m1], order[m2], order[d] = 0, 1, 2
     T = Lv.permute(*order, 3) if hasattr(Lv, "permute") else Lv.transpose(*order, 3)
-    FmF = ec.Fm[:, ec.F]
-    return _contract(_contract(_contract(T, ec.Fm, d), FmF, m2), FmF, m1)
+    return _contract(_contract(_contract(T, ec.Fm, d), ec.FmF, m2), ec.FmF, m1)
 
 
 def apply_correction(ec, Rhs, be):
@@ -322,16 +307,16 @@ def edge_correction(params, ops, n: int, L: float) -> EdgeCorrection | None:
     """The exact solve of the step matrix of ``params`` on P1 grid operators ``ops`` (n^3 nodes, side L), or None
     when it does not apply (module docstring)."""
     from fem.schemes import SchemeOperators, step_operator
+    from fem.solvers import grid_eigenvalues, trapezoid_weights
 
-    lam1 = grid_eigenvalues_1d(n, L)
-    c = symbol_polynomial(params, 3 * lam1[-1])
+    lam3 = grid_eigenvalues(n, L)
+    c = symbol_polynomial(params, 3 * lam3[-1, 0, 0])  # 3 x the largest 1D eigenvalue
     if c is None:
         return None
     w = 2 if abs(c[2]) > 0 else 1
     F = np.unique(np.r_[np.arange(w), np.arange(n - w, n)])
-    lam3 = lam1[:, None, None] + lam1[None, :, None] + lam1[None, None, :]
     inv_symbol = 1.0 / np.asarray(params.equation.symbol(params, lam3), dtype=float)
-    W = trapezoid_column(n, L)
+    W = trapezoid_weights(n, L)
     negL = neumann_laplacian(n, L)
     sops = SchemeOperators.from_fem(ops)
 

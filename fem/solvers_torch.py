@@ -87,6 +87,7 @@ class _TorchEdgeCorrection:
         self.n, self.k = ec.n, ec.k
         self.W, self.W_R, self.inv_symbol, self.Fm, self.Im = t(ec.W), t(ec.W_R), t(ec.inv_symbol), t(ec.Fm), t(ec.Im)
         self.F, self.lines, self.on_axis = idx(ec.F), idx(ec.lines), [idx(s) for s in ec.on_axis]
+        self.ImF, self.FmF = t(ec.ImF), t(ec.FmF)
         self.D = SparseOperator(ec.D, device, torch.float64, symmetric=True)
         self.lu = torch.linalg.lu_factor(t(ec.C))
 

@@ -63,21 +63,26 @@ class MassProjection:
         self.split, self.L = str(split), float(L)
         self._cache: dict = {}
 
-    def weights(self, n: int, device) -> torch.Tensor:
-        """The lumped mass m, (n, n, n) float64 on ``device`` (cached)."""
+    def _mass(self, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(m, m.sum())`` on ``device``, cached per (n, device)."""
         key = (int(n), str(device))
         if key not in self._cache:
-            self._cache[key] = _lumped(int(n), self.L, self.split).to(device)
+            m = _lumped(int(n), self.L, self.split).to(device)
+            self._cache[key] = (m, m.sum())
         return self._cache[key]
+
+    def weights(self, n: int, device) -> torch.Tensor:
+        """The lumped mass m, (n, n, n) float64 on ``device`` (cached)."""
+        return self._mass(n, device)[0]
 
     def __call__(self, u_prev: torch.Tensor, u_next: torch.Tensor) -> torch.Tensor:
         if u_prev.shape != u_next.shape or u_next.ndim < 3:
             raise InputError(f"mass projection: u_prev {tuple(u_prev.shape)} and u_next {tuple(u_next.shape)} "
                              "must be fields (..., n, n, n) of one shape")
-        m = self.weights(u_next.shape[-1], u_next.device)
-        d = u_next.double() - u_prev.double()
-        c = (m * d).sum(dim=(-3, -2, -1), keepdim=True) / m.sum()
-        return (u_next.double() - c).to(u_next.dtype)
+        m, total = self._mass(u_next.shape[-1], u_next.device)
+        un = u_next.double()
+        c = (m * (un - u_prev.double())).sum(dim=(-3, -2, -1), keepdim=True) / total
+        return (un - c).to(u_next.dtype)
 
     def state_dict(self) -> dict:
         return {"kind": self.kind, "split": self.split, "L": self.L}
