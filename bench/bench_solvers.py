@@ -2,12 +2,14 @@
 
     python bench/bench_solvers.py                       # FEM / spectral step ratios at n = 32 and 64, all PDEs
     python bench/bench_solvers.py --n 32 --steps 20
+    python bench/bench_solvers.py --parts               # + the parts of a step against what they replaced
     python bench/bench_solvers.py --per-frame           # + the old table: s/frame and CG iterations, jacobi vs dct
     python bench/bench_solvers.py --full                # + one 101-frame n = 32 trajectory per PDE (default setup)
 
 **Step ratios** (the default). Each row: the PDE at the paper's parameters (fem.schemes.PRESETS, substeps 1,
 rtol 1e-10) on the Kuhn mesh of the n^3 grid, from the PDE's default initial condition advanced a few frames;
-the median time of ``Stepper.step`` (explicit residual, solve, residual check; float64) for
+the median time of a step as :func:`fem.solvers.simulate` takes it, ``Stepper.advance`` (solve, residual check
+and the next step's explicit residual, which share products; float64), for
 
 * ``exact``  -- ``preconditioner="auto"`` as shipped: the edge-corrected DCT solve (fem.capacitance), one
   solve per step;
@@ -43,7 +45,7 @@ import scipy.fft  # noqa: E402
 
 from fem.assembly import assemble, clear_cache  # noqa: E402
 from fem.mesh import cube_mesh  # noqa: E402
-from fem.schemes import preset  # noqa: E402
+from fem.schemes import explicit_residual, preset  # noqa: E402
 from fem.solvers import Stepper, grid_eigenvalues, simulate  # noqa: E402
 from pihamno.data.initial_conditions import default_family, resolve_params, sample, trajectory_rng  # noqa: E402
 
@@ -111,14 +113,51 @@ def step_ratios(pde: str, n: int, steps: int) -> dict:
     spec = SpectralStep(p, n)
     uh = spec.start(u)
     out = {"setup": setup, "k": exact.exact.k if exact.exact is not None else 0}
-    out |= _interleaved_medians({"spectral": lambda: spec.step(u, uh), "exact": lambda: exact.step(X),
-                                 "before": lambda: before.step(X)}, steps)
+    g = explicit_residual(p, exact.sops, X)  # inside simulate each step gets g(u0) from the step before
+    out |= _interleaved_medians({"spectral": lambda: spec.step(u, uh), "exact": lambda: exact.advance(X, g),
+                                 "before": lambda: before.advance(X, g)}, steps)
     out["it_exact"] = int(exact.step(X)[1][0])
     out["it_before"] = int(before.step(X)[1][0])
     d_fem = exact.step(X)[0].reshape(u.shape) - u
     diff = np.abs(spec.step(u, uh)[0] - u - d_fem) / np.abs(d_fem).max()
     out["diff_all"], out["diff_inner"] = float(diff.max()), float(diff[edge_distance(n) >= n // 4].max())
     return out
+
+
+def part_ratios(pde: str, n: int, steps: int) -> dict:
+    """Median times (s) of the parts of a step, each against what it replaced: a product with K stored by
+    diagonals against CSR (fem.banded); the capacitance solve by symmetry blocks against one k x k LU
+    (fem.cube_symmetry); the step's check and next explicit residual fused (PDE.residual_and_next) against
+    ``g0 + A d`` and ``g(u1)`` (all in one interleaved run)."""
+    import scipy.linalg
+
+    from fem.pde import PDE
+    from fem.schemes import SchemeOperators
+
+    p = preset(pde)
+    ops = assemble(cube_mesh(n, p.L))
+    st = Stepper(p, ops, "auto")
+    csr = SchemeOperators(M=ops.M, K=ops.K, lumped=st.sops.lumped)
+    rng = np.random.default_rng(0)
+    x, u0 = rng.normal(size=(n**3, 1)), 0.5 * rng.normal(size=(n**3, 1))
+    u1 = u0 + 1e-3 * rng.normal(size=(n**3, 1))
+    g0 = explicit_residual(p, st.sops, u0)
+    ec = st.exact
+    whole = scipy.linalg.lu_factor(ec.C, check_finite=False)
+    z = rng.normal(size=(ec.k, 1))
+    fused, plain = p.equation.residual_and_next, PDE.residual_and_next
+
+    def blocks():
+        from fem.capacitance import NUMPY
+        from fem.cube_symmetry import solve_blocks
+
+        return solve_blocks(ec.lu, z, NUMPY.zeros, NUMPY.lu_solve)
+
+    return _interleaved_medians({
+        "K diagonals": lambda: st.sops.K @ x, "K csr": lambda: ops.K @ x,
+        "C blocks": blocks, "C whole": lambda: scipy.linalg.lu_solve(whole, z, check_finite=False),
+        "fused": lambda: fused(p, st.sops, u0, u1, g0), "plain": lambda: plain(p.equation, p, csr, u0, u1, g0),
+    }, steps) | {"blocks": len(ec.lu.blocks), "k": ec.k}
 
 
 def per_frame(pde: str, n: int, frames: int, preconditioner: str) -> tuple[float, float]:
@@ -138,6 +177,9 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=10, help="timed steps per case (median; default 10)")
     ap.add_argument("--pde", nargs="+", default=["ac", "ch", "sh"])
     ap.add_argument("--threads", type=int, default=None, help="BLAS/OpenMP threads (default 1; set before start)")
+    ap.add_argument("--parts", action="store_true",
+                    help="also the parts of a step against what they replaced: K by diagonals vs CSR, the "
+                         "capacitance solve by symmetry blocks vs one LU, the fused check vs the plain one")
     ap.add_argument("--per-frame", action="store_true", help="also the s/frame table, jacobi vs dct")
     ap.add_argument("--frames", type=int, default=4, help="timed frames per case of --per-frame (default 4)")
     ap.add_argument("--full", action="store_true", help="also time a full 101-frame n = 32 trajectory per PDE")
@@ -156,6 +198,17 @@ def main(argv=None) -> None:
                   f"{r['it_exact']:>3} {r['before'] * 1e3:>9.2f} {r['it_before']:>4} "
                   f"{r['exact'] / r['spectral']:>9.2f}x {r['before'] / r['spectral']:>10.2f}x "
                   f"{r['diff_all']:>8.1e} {r['diff_inner']:>8.1e}", flush=True)
+    if args.parts:
+        print(f"\n{'pde':<4} {'n':>4} {'K diag ms':>9} {'K csr ms':>8} {'ratio':>6} {'blocks':>6} {'C blocks ms':>11} "
+              f"{'C whole ms':>10} {'ratio':>6} {'fused ms':>8} {'plain ms':>8} {'ratio':>6}")
+        for n in args.n:
+            clear_cache()
+            for pde in args.pde:
+                r = part_ratios(pde, n, args.steps)
+                print(f"{pde:<4} {n:>4} {r['K diagonals'] * 1e3:>9.2f} {r['K csr'] * 1e3:>8.2f} "
+                      f"{r['K csr'] / r['K diagonals']:>5.2f}x {r['blocks']:>6} {r['C blocks'] * 1e3:>11.2f} "
+                      f"{r['C whole'] * 1e3:>10.2f} {r['C whole'] / r['C blocks']:>5.2f}x {r['fused'] * 1e3:>8.2f} "
+                      f"{r['plain'] * 1e3:>8.2f} {r['plain'] / r['fused']:>5.2f}x", flush=True)
     if args.per_frame:
         print(f"\n{'pde':<4} {'n':>4} {'precond':<7} {'s/frame':>8} {'CG it/frame':>11} {'vs jacobi':>9}")
         for n in args.n:

@@ -16,7 +16,7 @@ Applied to r with two full transforms, as cheap as the plain preconditioner up t
 
     z^ = DCT(r / W) / p                       full forward transform        (spectral z = P^-1 r)
     z_R = IDCT(z^) at the band                 partial inverse: the band lies on 3 * (2w)^2 grid lines
-    y = C^-1 D z_R                             sparse product + LU solve (C factored once)
+    y = C^-1 D z_R                             sparse product + LU solves (C factored once, by symmetry blocks)
     x = IDCT(z^ - DCT(E y / W) / p)            partial forward transform of the band values, full inverse
 
 The band lies on the grid lines whose two fixed coordinates are within ``w`` of a face (``w`` the degree of
@@ -57,6 +57,8 @@ import numpy as np
 import scipy.fft
 import scipy.linalg
 import scipy.sparse as sp
+
+from fem.cube_symmetry import BlockFactors, factor_blocks, solve_blocks
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +207,8 @@ class EdgeCorrection:
     ``n`` grid size, ``w`` band width, ``R`` band nodes (flat C indices, sorted), ``lines`` their rows
     ``(d, p, q, t)``, ``F`` the fixed coordinates of the lines, ``W`` the trapezoid column (N, 1), ``inv_symbol``
     (n, n, n), ``Fm`` / ``Im`` the 1D DCT-I and its inverse, ``D = (A - P)_RR`` (k x k CSR), ``C = I + D G``
-    (dense) and its LU factors ``lu``.
+    (dense) and its factors ``lu`` (:class:`fem.cube_symmetry.BlockFactors`: block by block where C has the
+    Kuhn cube's symmetry, else whole).
     """
 
     n: int
@@ -219,7 +222,7 @@ class EdgeCorrection:
     Im: np.ndarray
     D: sp.csr_matrix
     C: np.ndarray
-    lu: tuple
+    lu: BlockFactors
 
     def __post_init__(self):
         self.on_axis = [np.flatnonzero(self.lines[:, 0] == d) for d in range(3)]  # band nodes per line axis
@@ -251,7 +254,7 @@ NUMPY = Backend(
 )
 
 
-def _contract(T, M, axis: int, be=None):
+def _contract(T, M, axis: int):
     """``out[.., x, ..] = sum_a M[x, a] T[.., a, ..]`` along grid axis ``axis`` of T (n0, n1, n2, B): one batched matmul."""
     shape = tuple(T.shape)
     before = 1
@@ -261,20 +264,26 @@ def _contract(T, M, axis: int, be=None):
     return out.reshape(shape[:axis] + (M.shape[0],) + shape[axis + 1:])
 
 
-def _eval_lines(V, ec, d: int, be):
-    """Values of ``idctn(V)`` on the lines along axis d: (n, n, n, B) -> (|F|, |F|, n, B), fixed axes first."""
+def _eval_lines(V, ec, d: int, first: dict):
+    """Values of ``idctn(V)`` on the lines along axis d: (n, n, n, B) -> (|F|, |F|, n, B), fixed axes first.
+    ``first`` caches the first partial transform (along the first fixed axis m1), which the line axes with the
+    same m1 share (d = 1 and d = 2): two passes over V for the three axes, not three."""
     m1, m2 = _fixed_axes(d)
-    T = _contract(_contract(_contract(V, ec.ImF, m1), ec.ImF, m2), ec.Im, d)
+    if m1 not in first:
+        first[m1] = _contract(V, ec.ImF, m1)
+    T = _contract(_contract(first[m1], ec.ImF, m2), ec.Im, d)
     return T.permute(m1, m2, d, 3) if hasattr(T, "permute") else T.transpose(m1, m2, d, 3)
 
 
-def _spread_lines(Lv, ec, d: int, be):
-    """``dctn`` of a field that lives on the lines along axis d: (|F|, |F|, n, B) -> (n, n, n, B)."""
+def _spread_lines(Lv, ec, d: int):
+    """``dctn`` of a field that lives on the lines along axis d, (|F|, |F|, n, B), but for the last transform:
+    returns ``(m1, T)`` with T (n, n, n, B) except |F| along the first fixed axis m1 (still the lines'
+    coordinates). The caller sums the axes with the same m1 and applies that transform once."""
     m1, m2 = _fixed_axes(d)
     order = [0, 0, 0]
     order[m1], order[m2], order[d] = 0, 1, 2
     T = Lv.permute(*order, 3) if hasattr(Lv, "permute") else Lv.transpose(*order, 3)
-    return _contract(_contract(_contract(T, ec.Fm, d), ec.FmF, m2), ec.FmF, m1)
+    return m1, _contract(_contract(T, ec.Fm, d), ec.FmF, m2)
 
 
 def apply_correction(ec, Rhs, be):
@@ -284,22 +293,26 @@ def apply_correction(ec, Rhs, be):
     Zh = be.dctn((Rhs / ec.W).reshape(n, n, n, B))
     Zh *= inv
     zR = be.zeros((len(lines), B), Rhs)
+    first = {}
     for d, sel in enumerate(ec.on_axis):
         if len(sel):
-            zR[sel] = _eval_lines(Zh, ec, d, be)[lines[sel, 1], lines[sel, 2], lines[sel, 3]]
-    yw = be.lu_solve(ec.lu, ec.D @ zR) / ec.W_R
-    Yh = None
+            zR[sel] = _eval_lines(Zh, ec, d, first)[lines[sel, 1], lines[sel, 2], lines[sel, 3]]
+    del first
+    yw = solve_blocks(ec.lu, ec.D @ zR, be.zeros, be.lu_solve) / ec.W_R
+    partial = {}
     for d, sel in enumerate(ec.on_axis):
         if len(sel):
             Lv = be.zeros((nf, nf, n, B), Rhs)
             Lv[lines[sel, 1], lines[sel, 2], lines[sel, 3]] = yw[sel]
-            part = _spread_lines(Lv, ec, d, be)
-            if Yh is None:
-                Yh = part
+            m1, part = _spread_lines(Lv, ec, d)
+            if m1 in partial:
+                partial[m1] += part
             else:
-                Yh += part
-    Yh *= inv
-    Zh -= Yh
+                partial[m1] = part
+    for m1, part in partial.items():  # Zh -= (sum of the spread parts) * inv
+        full = _contract(part, ec.FmF, m1)
+        full *= inv
+        Zh -= full
     return be.idctn(Zh).reshape(n**3, B)
 
 
@@ -354,4 +367,4 @@ def edge_correction(params, ops, n: int, L: float) -> EdgeCorrection | None:
     Fm, Im = dct1_matrices(n)
     G = _band_greens(inv_symbol, F, Fm, Im, lines, W.reshape(-1)[R])
     C = np.eye(len(R)) + D @ G
-    return EdgeCorrection(n, w, R, lines, F, W, inv_symbol, Fm, Im, D, C, scipy.linalg.lu_factor(C, check_finite=False))
+    return EdgeCorrection(n, w, R, lines, F, W, inv_symbol, Fm, Im, D, C, factor_blocks(C, R, n))

@@ -120,6 +120,17 @@ class PDE(abc.ABC):
     def step_operator(self, params: "PDEParams", ops, X):
         """``A X`` with A the symmetric positive definite matrix of one step: (N, B)."""
 
+    def residual_and_next(self, params: "PDEParams", ops, u0, u1, g0):
+        """``(r, g1)``: the residual ``r = g(u0) + A (u1 - u0)`` of the step u0 -> u1, given ``g0 = g(u0)``, and
+        ``g1 = g(u1)``, the explicit residual of the next step: what the solver needs after each step (its
+        check and its next right-hand side). Both are (N, B).
+
+        This default costs one :meth:`step_operator` and one :meth:`explicit_residual`. A PDE whose residual
+        and next explicit residual share sparse products overrides it (AC, CH, SH: the ``K u1`` terms); an
+        override computes ``r`` from u0 and u1 as :func:`fem.schemes.residual` does and may ignore ``g0``.
+        """
+        return g0 + self.step_operator(params, ops, u1 - u0), self.explicit_residual(params, ops, u1)
+
     def step_diagonal(self, params: "PDEParams", fem_ops) -> np.ndarray:
         """``diag(A)``, shape (N,), from scipy matrices ``fem_ops.M``, ``.K``, ``.lumped`` (Jacobi)."""
         raise InputError(f"the {self.title} PDE does not define step_diagonal, which the Jacobi preconditioner needs")
@@ -267,6 +278,13 @@ class AllenCahn(PDE):
         tau, eps, S = params.tau, params.eps, params.S
         return time_mass(params, ops, X) * (1.0 / tau + S / eps**2) + ops.K @ X
 
+    def residual_and_next(self, params, ops, u0, u1, g0):
+        # r = K u1 + M_t ((1/tau + S/eps^2) d + f(u0)/eps^2),  g1 = K u1 + M_t f(u1)/eps^2: one product with K
+        tau, eps, S = params.tau, params.eps, params.S
+        Ku1 = ops.K @ u1
+        r = Ku1 + time_mass(params, ops, (u1 - u0) * (1.0 / tau + S / eps**2) + self.nonlinearity(params, u0) / eps**2)
+        return r, Ku1 + time_mass(params, ops, self.nonlinearity(params, u1) / eps**2)
+
     def step_diagonal(self, params, fem_ops):
         tau, eps, S = params.tau, params.eps, params.S
         return time_mass_diagonal(params, fem_ops) * (1.0 / tau + S / eps**2) + fem_ops.K.tocsr().diagonal()
@@ -334,6 +352,15 @@ class CahnHilliard(PDE):
     def step_operator(self, params, ops, X):
         tau, eps, S = params.tau, params.eps, params.S
         return time_mass(params, ops, X) / tau + ops.K @ (eps**2 * (ops.K @ X) / ops.lumped + S * X)
+
+    def residual_and_next(self, params, ops, u0, u1, g0):
+        # r = M_t d/tau + K mu1 with mu1 = eps^2 M_L^-1 K u1 + f(u0) + S d,  g1 = K (eps^2 M_L^-1 K u1 + f(u1)):
+        # three products with K instead of four
+        tau, eps, S = params.tau, params.eps, params.S
+        d = u1 - u0
+        w = eps**2 * (ops.K @ u1) / ops.lumped
+        r = time_mass(params, ops, d) / tau + ops.K @ (w + self.nonlinearity(params, u0) + S * d)
+        return r, ops.K @ (w + self.nonlinearity(params, u1))
 
     def step_diagonal(self, params, fem_ops):
         tau, eps, S = params.tau, params.eps, params.S
@@ -406,6 +433,12 @@ class SwiftHohenberg(PDE):
 
     def step_operator(self, params, ops, X):
         return time_mass(params, ops, X) * (1.0 / params.tau + params.S) + swift_hohenberg_operator(ops, X)
+
+    def residual_and_next(self, params, ops, u0, u1, g0):
+        # r = G u1 + M_t ((1/tau + S) d + f(u0)),  g1 = G u1 + M_t f(u1): the two products of G u1 shared
+        Gu1 = swift_hohenberg_operator(ops, u1)
+        r = Gu1 + time_mass(params, ops, (u1 - u0) * (1.0 / params.tau + params.S) + self.nonlinearity(params, u0))
+        return r, Gu1 + time_mass(params, ops, self.nonlinearity(params, u1))
 
     def step_diagonal(self, params, fem_ops):
         import scipy.sparse as sp

@@ -21,10 +21,16 @@ Preconditioners (chosen by measurement, ``docs/solvers.md``):
 * ``"auto"`` -- the PDE's :attr:`fem.pde.PDE.auto_preconditioner` where the DCT applies, else ``"jacobi"``
   (``"dct"`` for AC, CH and SH).
 
-Cost of a step with the exact solve: the explicit residual ``g(u0)``, two DCT-I transforms of the grid plus
-O(w n^3) band contractions and a k x k LU solve (k = 12(n-2)+8 for AC, 36n-88 for CH and SH), and one
-product with ``A`` for the residual check. ``bench/bench_solvers.py`` compares it with a node-grid DCT-I
-spectral step of the same PDE.
+Cost of a step with the exact solve (:meth:`Stepper.advance`, as :func:`simulate` runs it): two DCT-I
+transforms of the grid plus O(w n^3) band contractions and the LU solves of the k x k capacitance matrix
+(k = 12(n-2)+8 for AC, 36n-88 for CH and SH; by symmetry blocks, :mod:`fem.cube_symmetry`), then one call of
+:meth:`fem.pde.PDE.residual_and_next`: the step's residual check and the next step's explicit residual
+``g(u1)`` share their sparse products (one product with K for AC, three for CH, two for SH, against two,
+four and four for ``g`` and ``A d`` apart), with K stored by diagonals on the grid (:mod:`fem.banded`).
+The check is the residual of the returned state ``u1 = u0 + d`` as stored, computed from ``u1`` (round-off
+~1e-14 relative to ``g(u0)``, far below rtol; should it ever exceed rtol, CG takes over from ``d``).
+``bench/bench_solvers.py`` compares a step with a node-grid DCT-I spectral step of the same PDE
+(docs/performance.md section 2).
 
 A PDE whose scheme conserves ``1^T M_t u`` exactly (:attr:`fem.pde.PDE.conserves_mass`: CH) gets its
 increment projected onto zero mass after CG (``d -= c 1``, which only removes the residual's component along
@@ -57,6 +63,7 @@ from fem.mesh import check_cube_side, grid_size_of
 from fem.schemes import (
     PDEParams,
     SchemeOperators,
+    dual_norm,
     explicit_residual,
     stability_bound,
     step_diagonal,
@@ -227,22 +234,41 @@ class Stepper:
         ``guess``: initial increment ``u1 - u0`` (default zero, i.e. the previous state); not used by the exact
         solve, which counts as one iteration.
         """
-        p, s = self.params, self.sops
-        b = -explicit_residual(p, s, u0)
+        u1, its, rel, _ = self.advance(u0, guess=guess)
+        return u1, its, rel
+
+    def advance(self, u0, g0=None, guess=None):
+        """:meth:`step` carrying the explicit residual from step to step: ``g0 = g(u0)`` (computed when None)
+        in, ``(u1, iterations, relres, g1)`` out with ``g1 = g(u1)``, the next step's ``g0``.
+
+        With the exact solve the step's check and the next right-hand side come from one call of
+        :meth:`fem.pde.PDE.residual_and_next` (they share sparse products): a step costs the solve plus that
+        call. ``g1`` is computed from ``u1`` afresh every step (no recurrence, so nothing drifts), and the
+        check is the true residual ``r(u0, u1)`` of the returned state.
+        """
+        p, s, where = self.params, self.sops, self._where
+        if g0 is None:
+            g0 = explicit_residual(p, s, u0)
+        b = -g0
         if self.exact is not None:
             d0 = self._project(self.exact.solve(b))  # exact up to round-off: project first, then check once
-        else:
+            u1 = u0 + d0
+            r, g1 = p.equation.residual_and_next(p, s, u0, u1, g0)
+            rnorm, bnorm = dual_norm(s, r), dual_norm(s, g0)
+            if not bool((rnorm > self.rtol * bnorm).any()):
+                return u1, (rnorm == rnorm) * 0 + 1, rnorm / where(bnorm > 0, bnorm, 1.0), g1
+        else:  # CG from the guess (or from the exact solve's increment, should its check ever fail)
             d0 = u0 * 0.0 if guess is None else guess
         apply_A = lambda X: step_operator(p, s, X)  # noqa: E731
-        d, its, rel, r = pcg_with_residual(apply_A, b, d0, self._precond, 1.0 / s.lumped, self.rtol, self.maxiter,
-                                           self._where)
+        d, its, rel, r = pcg_with_residual(apply_A, b, d0, self._precond, 1.0 / s.lumped, self.rtol, self.maxiter, where)
         if self._mt1 is not None and (self.exact is None or bool(its.max() > 0)):
             d = self._project(d)
             r = b - apply_A(d)
             rel = ((r * r / s.lumped).sum(0) / (b * b / s.lumped).sum(0).clip(min=1e-300)) ** 0.5
         if self.exact is not None:
             its = its + 1
-        return u0 + d, its, rel
+        u1 = u0 + d
+        return u1, its, rel, explicit_residual(p, s, u1)
 
     def _project(self, d):
         """A mass-conserving PDE's increment with its mass removed (``d -= c 1``, c = 1^T M_t d / 1^T M_t 1)."""
@@ -341,7 +367,7 @@ def simulate(
     res = np.zeros((B, frames - 1))
     record(0)
     max_abs = stepper.max_abs(X)
-    guess = None
+    guess = g = None
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -350,7 +376,7 @@ def simulate(
     try:
         for f in range(1, frames):
             for _ in range(params.substeps):
-                X1, its, rel = stepper.step(X, guess)
+                X1, its, rel, g = stepper.advance(X, g, guess)
                 guess, X = X1 - X, X1
                 iters[:, f - 1] += host(its)
                 res[:, f - 1] = np.maximum(res[:, f - 1], host(rel))

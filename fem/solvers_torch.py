@@ -9,7 +9,7 @@ host after every saved frame.
 
 Preconditioners, as in :class:`fem.solvers.Stepper`: ``"dct"`` is the exact edge-corrected solve of
 :mod:`fem.capacitance` where it applies (its data are built once in numpy on the host, then moved to the
-device; the k x k LU is refactored there), else the plain DCT preconditioner; ``"jacobi"`` is ``diag(A)``.
+device, LU factors included), else the plain DCT preconditioner; ``"jacobi"`` is ``diag(A)``.
 The DCT-I runs as a real FFT of the even extension along each axis (torch has no DCT)::
 
     DCT-I(x)_k = x_0 + (-1)^k x_{n-1} + 2 sum_{j=1}^{n-2} x_j cos(pi j k / (n-1)) = Re rfft([x_0 .. x_{n-1}, x_{n-2} .. x_1])_k
@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from fem.capacitance import Backend, apply_correction
+from fem.cube_symmetry import BlockFactors
 from fem.schemes_torch import TorchSchemeOperators
 from fem.solvers import DCTPreconditioner, Stepper
 from fem.torch_bridge import SparseOperator
@@ -89,7 +90,10 @@ class _TorchEdgeCorrection:
         self.F, self.lines, self.on_axis = idx(ec.F), idx(ec.lines), [idx(s) for s in ec.on_axis]
         self.ImF, self.FmF = t(ec.ImF), t(ec.FmF)
         self.D = SparseOperator(ec.D, device, torch.float64, symmetric=True)
-        self.lu = torch.linalg.lu_factor(t(ec.C))
+        bf = ec.lu  # fem.cube_symmetry.BlockFactors: scipy's LAPACK factors; torch counts pivots from 1
+        self.lu = BlockFactors(SparseOperator(bf.Q, device, torch.float64, symmetric=False),
+                               SparseOperator(bf.QT, device, torch.float64, symmetric=False), bf.blocks,
+                               [(t(lu), torch.as_tensor(piv + 1, dtype=torch.int32, device=device)) for lu, piv in bf.factors])
 
     def solve(self, R: torch.Tensor) -> torch.Tensor:
         return apply_correction(self, R, TORCH)
@@ -153,6 +157,6 @@ class TorchStepper(Stepper):
             maps.append((lambda X: X) if op is None else (lambda X, op=op: op @ X))
         return tuple(maps)
 
-    def step(self, u0, guess=None):
+    def advance(self, u0, g0=None, guess=None):
         with torch.inference_mode():
-            return super().step(u0, guess)
+            return super().advance(u0, g0, guess)
