@@ -17,7 +17,7 @@ seventh of the k^2 entries of C's: 2.7x faster than one LU at k = 2216 (CH and S
 bench/bench_solvers.py --parts``), equal at k = 752, so bands below ``MIN_BLOCKED`` nodes are factored whole.
 
 Nothing is assumed: :func:`factor_blocks` checks that the band is mapped onto itself and that ``Q^T C Q`` is
-block diagonal to round-off, and otherwise factors C whole (one block, ``Q = I``).
+block diagonal to round-off, and otherwise factors C whole (one block, no basis change).
 
 >>> import numpy as np
 >>> n = 6
@@ -105,10 +105,11 @@ def symmetry_basis(perms: list[np.ndarray], seed: int = 0) -> tuple[sp.csr_matri
 
 @dataclass
 class BlockFactors:
-    """``C = Q diag(B_i) Q^T`` with the LU factors of each ``B_i`` (scipy's ``lu_factor``); ``QT = Q^T``."""
+    """``C = Q diag(B_i) Q^T`` with the LU factors of each ``B_i`` (scipy's ``lu_factor``); ``QT = Q^T``;
+    ``Q = QT = None`` when C is factored whole (one block)."""
 
-    Q: sp.csr_matrix
-    QT: sp.csr_matrix
+    Q: sp.csr_matrix | None
+    QT: sp.csr_matrix | None
     blocks: list[slice]
     factors: list[tuple]
 
@@ -139,15 +140,15 @@ def factor_blocks(C: np.ndarray, R: np.ndarray, n: int, min_size: int | None = N
 
 
 def _whole(C: np.ndarray) -> BlockFactors:
-    """C as one block (``Q = I``)."""
-    k = C.shape[0]
-    eye = sp.identity(k, format="csr")
-    return BlockFactors(eye, eye, [slice(0, k)], [scipy.linalg.lu_factor(C, check_finite=False)])
+    """C as one block (no basis change)."""
+    return BlockFactors(None, None, [slice(0, C.shape[0])], [scipy.linalg.lu_factor(C, check_finite=False)])
 
 
 def solve_blocks(bf, b, zeros, lu_solve):
     """``C^-1 b`` (k, B) from :class:`BlockFactors` (or its torch twin): ``Q`` and ``QT`` apply with ``@``,
     ``zeros(shape, like)`` and ``lu_solve(factors, rhs)`` are the backend's."""
+    if bf.Q is None:
+        return lu_solve(bf.factors[0], b)
     w = bf.QT @ b
     y = zeros(tuple(w.shape), w)
     for blk, f in zip(bf.blocks, bf.factors):

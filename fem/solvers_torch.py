@@ -91,8 +91,8 @@ class _TorchEdgeCorrection:
         self.ImF, self.FmF = t(ec.ImF), t(ec.FmF)
         self.D = SparseOperator(ec.D, device, torch.float64, symmetric=True)
         bf = ec.lu  # fem.cube_symmetry.BlockFactors: scipy's LAPACK factors; torch counts pivots from 1
-        self.lu = BlockFactors(SparseOperator(bf.Q, device, torch.float64, symmetric=False),
-                               SparseOperator(bf.QT, device, torch.float64, symmetric=False), bf.blocks,
+        basis = [None if Q is None else SparseOperator(Q, device, torch.float64, symmetric=False) for Q in (bf.Q, bf.QT)]
+        self.lu = BlockFactors(*basis, bf.blocks,
                                [(t(lu), torch.as_tensor(piv + 1, dtype=torch.int32, device=device)) for lu, piv in bf.factors])
 
     def solve(self, R: torch.Tensor) -> torch.Tensor:
