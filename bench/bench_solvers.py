@@ -131,6 +131,8 @@ def part_ratios(pde: str, n: int, steps: int) -> dict:
     ``g0 + A d`` and ``g(u1)`` (all in one interleaved run)."""
     import scipy.linalg
 
+    from fem.capacitance import NUMPY
+    from fem.cube_symmetry import solve_blocks
     from fem.pde import PDE
     from fem.schemes import SchemeOperators
 
@@ -148,9 +150,6 @@ def part_ratios(pde: str, n: int, steps: int) -> dict:
     fused, plain = p.equation.residual_and_next, PDE.residual_and_next
 
     def blocks():
-        from fem.capacitance import NUMPY
-        from fem.cube_symmetry import solve_blocks
-
         return solve_blocks(ec.lu, z, NUMPY.zeros, NUMPY.lu_solve)
 
     return _interleaved_medians({
@@ -171,6 +170,15 @@ def per_frame(pde: str, n: int, frames: int, preconditioner: str) -> tuple[float
     return (time.perf_counter() - t0) / frames, float(tr.iterations.mean())
 
 
+def _table(header: str, args, measure, row) -> None:
+    """Print ``header``, then one row per grid size and PDE: ``pde n`` and ``row(measure(pde, n, args.steps))``."""
+    print(header)
+    for n in args.n:
+        clear_cache()
+        for pde in args.pde:
+            print(f"{pde:<4} {n:>4} " + row(measure(pde, n, args.steps)), flush=True)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[32, 64], help="grid sizes (default 32 64)")
@@ -188,27 +196,21 @@ def main(argv=None) -> None:
     print(f"# FEM step / DCT-I spectral step (medians of {args.steps} steps, float64, "
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')} BLAS thread(s), load average "
           f"{os.getloadavg()[0]:.1f})")
-    print(f"{'pde':<4} {'n':>4} {'band k':>6} {'setup s':>7} {'spectral ms':>11} {'exact ms':>9} {'it':>3} "
-          f"{'before ms':>9} {'it':>4} {'exact/spec':>10} {'before/spec':>11} {'diff all':>8} {'n/4 in':>8}")
-    for n in args.n:
-        clear_cache()
-        for pde in args.pde:
-            r = step_ratios(pde, n, args.steps)
-            print(f"{pde:<4} {n:>4} {r['k']:>6} {r['setup']:>7.2f} {r['spectral'] * 1e3:>11.2f} {r['exact'] * 1e3:>9.2f} "
-                  f"{r['it_exact']:>3} {r['before'] * 1e3:>9.2f} {r['it_before']:>4} "
-                  f"{r['exact'] / r['spectral']:>9.2f}x {r['before'] / r['spectral']:>10.2f}x "
-                  f"{r['diff_all']:>8.1e} {r['diff_inner']:>8.1e}", flush=True)
+    _table(f"{'pde':<4} {'n':>4} {'band k':>6} {'setup s':>7} {'spectral ms':>11} {'exact ms':>9} {'it':>3} "
+           f"{'before ms':>9} {'it':>4} {'exact/spec':>10} {'before/spec':>11} {'diff all':>8} {'n/4 in':>8}",
+           args, step_ratios,
+           lambda r: f"{r['k']:>6} {r['setup']:>7.2f} {r['spectral'] * 1e3:>11.2f} {r['exact'] * 1e3:>9.2f} "
+                     f"{r['it_exact']:>3} {r['before'] * 1e3:>9.2f} {r['it_before']:>4} "
+                     f"{r['exact'] / r['spectral']:>9.2f}x {r['before'] / r['spectral']:>10.2f}x "
+                     f"{r['diff_all']:>8.1e} {r['diff_inner']:>8.1e}")
     if args.parts:
-        print(f"\n{'pde':<4} {'n':>4} {'K diag ms':>9} {'K csr ms':>8} {'ratio':>6} {'blocks':>6} {'C blocks ms':>11} "
-              f"{'C whole ms':>10} {'ratio':>6} {'fused ms':>8} {'plain ms':>8} {'ratio':>6}")
-        for n in args.n:
-            clear_cache()
-            for pde in args.pde:
-                r = part_ratios(pde, n, args.steps)
-                print(f"{pde:<4} {n:>4} {r['K diagonals'] * 1e3:>9.2f} {r['K csr'] * 1e3:>8.2f} "
-                      f"{r['K csr'] / r['K diagonals']:>5.2f}x {r['blocks']:>6} {r['C blocks'] * 1e3:>11.2f} "
-                      f"{r['C whole'] * 1e3:>10.2f} {r['C whole'] / r['C blocks']:>5.2f}x {r['fused'] * 1e3:>8.2f} "
-                      f"{r['plain'] * 1e3:>8.2f} {r['plain'] / r['fused']:>5.2f}x", flush=True)
+        _table(f"\n{'pde':<4} {'n':>4} {'K diag ms':>9} {'K csr ms':>8} {'ratio':>6} {'blocks':>6} {'C blocks ms':>11} "
+               f"{'C whole ms':>10} {'ratio':>6} {'fused ms':>8} {'plain ms':>8} {'ratio':>6}",
+               args, part_ratios,
+               lambda r: f"{r['K diagonals'] * 1e3:>9.2f} {r['K csr'] * 1e3:>8.2f} "
+                         f"{r['K csr'] / r['K diagonals']:>5.2f}x {r['blocks']:>6} {r['C blocks'] * 1e3:>11.2f} "
+                         f"{r['C whole'] * 1e3:>10.2f} {r['C whole'] / r['C blocks']:>5.2f}x {r['fused'] * 1e3:>8.2f} "
+                         f"{r['plain'] * 1e3:>8.2f} {r['plain'] / r['fused']:>5.2f}x")
     if args.per_frame:
         print(f"\n{'pde':<4} {'n':>4} {'precond':<7} {'s/frame':>8} {'CG it/frame':>11} {'vs jacobi':>9}")
         for n in args.n:
