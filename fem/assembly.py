@@ -54,6 +54,16 @@ class Operators:
     K: sp.csr_matrix
     lumped: np.ndarray
     _probes: dict = field(default_factory=dict, repr=False)
+    _products: dict = field(default_factory=dict, repr=False)
+
+    def for_products(self, name: str):
+        """``M`` or ``K`` (``name``) stored for fast products (:func:`fem.banded.fast_products`: by diagonals on
+        a structured grid, else the CSR matrix), converted once per operators object."""
+        if name not in self._products:
+            from fem.banded import fast_products
+
+            self._products[name] = fast_products(getattr(self, name))
+        return self._products[name]
 
     @property
     def ndofs(self) -> int:

@@ -219,9 +219,13 @@ class SchemeOperators:
     @classmethod
     def from_fem(cls, ops) -> "SchemeOperators":
         """From :class:`fem.assembly.Operators` (its ``lumped`` vector becomes an (N, 1) column)."""
-        from fem.banded import fast_products
+        if hasattr(ops, "for_products"):  # fem.assembly.Operators: converted once, cached with the operators
+            M, K = ops.for_products("M"), ops.for_products("K")
+        else:
+            from fem.banded import fast_products
 
-        return cls(M=fast_products(ops.M), K=fast_products(ops.K), lumped=np.asarray(ops.lumped, dtype=float).reshape(-1, 1))
+            M, K = fast_products(ops.M), fast_products(ops.K)
+        return cls(M=M, K=K, lumped=np.asarray(ops.lumped, dtype=float).reshape(-1, 1))
 
     @property
     def ndofs(self) -> int:

@@ -41,6 +41,12 @@ def test_diagonal_storage_gives_csr_products_bit_for_bit(split, element):
         assert list(fast_products(ops.K).offsets) == [-49, -7, -1, 0, 1, 7, 49]
 
 
+def test_scheme_operators_convert_once_per_assembled_operators():
+    fops = assemble(cube_mesh(6, 2.0))
+    a, b = SchemeOperators.from_fem(fops), SchemeOperators.from_fem(fops)
+    assert a.K is b.K and a.M is b.M and isinstance(a.K, DiagonalMatrix)
+
+
 def test_diagonal_storage_leaves_scattered_and_non_square_matrices_alone():
     rng = np.random.default_rng(1)
     A = sp.random(200, 200, density=0.05, random_state=2, format="csr")
