@@ -128,18 +128,16 @@ def part_ratios(pde: str, n: int, steps: int) -> dict:
     """Median times (s) of the parts of a step, each against what it replaced: a product with K stored by
     diagonals against CSR (fem.banded); the capacitance solve by symmetry blocks against one k x k LU
     (fem.cube_symmetry); the step's check and next explicit residual fused (PDE.residual_and_next) against
-    ``g0 + A d`` and ``g(u1)`` (all in one interleaved run)."""
+    ``g0 + A d`` and ``g(u1)``, both with K by diagonals (all in one interleaved run)."""
     import scipy.linalg
 
     from fem.capacitance import NUMPY
     from fem.cube_symmetry import solve_blocks
     from fem.pde import PDE
-    from fem.schemes import SchemeOperators
 
     p = preset(pde)
     ops = assemble(cube_mesh(n, p.L))
     st = Stepper(p, ops, "auto")
-    csr = SchemeOperators(M=ops.M, K=ops.K, lumped=st.sops.lumped)
     rng = np.random.default_rng(0)
     x, u0 = rng.normal(size=(n**3, 1)), 0.5 * rng.normal(size=(n**3, 1))
     u1 = u0 + 1e-3 * rng.normal(size=(n**3, 1))
@@ -155,7 +153,7 @@ def part_ratios(pde: str, n: int, steps: int) -> dict:
     return _interleaved_medians({
         "K diagonals": lambda: st.sops.K @ x, "K csr": lambda: ops.K @ x,
         "C blocks": blocks, "C whole": lambda: scipy.linalg.lu_solve(whole, z, check_finite=False),
-        "fused": lambda: fused(p, st.sops, u0, u1, g0), "plain": lambda: plain(p.equation, p, csr, u0, u1, g0),
+        "fused": lambda: fused(p, st.sops, u0, u1, g0), "plain": lambda: plain(p.equation, p, st.sops, u0, u1, g0),
     }, steps) | {"blocks": len(ec.lu.blocks), "k": ec.k}
 
 

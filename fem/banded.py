@@ -7,9 +7,9 @@ it against CSR (docs/performance.md section 2).
 scipy's DIA product with a matrix of several columns is slower than CSR's, so :class:`DiagonalMatrix` applies
 the diagonals to one column at a time.
 
-The sums run in the same order as CSR's with sorted column indices (by increasing column, from zero), so the
-products agree with CSR's to the last bit on such a matrix (``tests/test_banded.py`` checks it; a zero
-stored as padding adds ``+0.0``).
+The sums run in the same order as CSR's with sorted column indices (by increasing column, from zero), so for
+finite X the products agree with CSR's to the last bit (``tests/test_fast_step.py`` checks it; a zero
+stored as padding adds ``+0.0``; an inf or NaN in X can reach one more row through a padding zero).
 
 Where the diagonals are many (a mesh file, P2) :func:`fast_products` keeps the CSR matrix itself.
 
@@ -53,7 +53,7 @@ class DiagonalMatrix:
         if X.shape[1] == 1:
             return (self.dia @ X[:, 0])[:, None]
         XT = np.ascontiguousarray(X.T)
-        out = np.empty_like(XT)
+        out = np.empty(XT.shape, dtype=np.result_type(self.dtype, XT.dtype))  # as CSR: float64 for float32 X
         for j in range(XT.shape[0]):
             out[j] = self.dia @ XT[j]
         return np.ascontiguousarray(out.T)

@@ -35,6 +35,8 @@ def test_diagonal_storage_gives_csr_products_bit_for_bit(split, element):
         F = fast_products(A)
         for X in (fields(A.shape[0], 1), fields(A.shape[0], 3), fields(A.shape[0], 1)[:, 0]):
             np.testing.assert_array_equal(F @ X, A @ X)
+        X32 = fields(A.shape[0], 2).astype(np.float32)  # promoted to float64 as CSR does
+        assert (F @ X32).dtype == np.float64 and np.array_equal(F @ X32, A @ X32)
     stored_by_diagonals = isinstance(fast_products(ops.K), DiagonalMatrix)
     assert stored_by_diagonals == (split == "kuhn" and element == "P1")  # the 7-point stencil; else CSR
     if stored_by_diagonals:
@@ -147,6 +149,24 @@ def test_advance_carries_the_explicit_residual_and_matches_fresh_steps(pde):
                                    / np.sqrt(((explicit_residual(p, st.sops, u) ** 2) / st.sops.lumped).sum(0)),
                                    rtol=0, atol=1e-15)  # both the true residual, at round-off
         u, v = u1, v1
+    assert st.rechecks == st.cg_fallbacks == 0  # in the dynamics the fused check alone decides
+
+
+@pytest.mark.parametrize("pde, dt", [("ac", 1e-3), ("ch", 1e-2)])
+def test_near_a_steady_state_the_solve_is_checked_in_increment_form(pde, dt):
+    """A planar front relaxes to a steady state: |g(u0)| falls until the fused check (the stored state's
+    residual, round-off ~eps |K u1| / |g(u0)|) exceeds rtol; the increment-form check then accepts the exact
+    solve without CG, and every frame still meets rtol."""
+    p, n = preset(pde, dt=dt), 12
+    st = Stepper(p, assemble(cube_mesh(n, p.L)))
+    x = np.linspace(0, p.L, n)
+    u = np.tanh((np.meshgrid(x, x, x, indexing="ij")[0] - p.L / 2) / (np.sqrt(2) * p.eps))
+    tr = simulate(p, st.ops, u, 300, stepper=st)
+    assert st.rechecks > 50 and st.cg_fallbacks == 0
+    assert tr.iterations.max() == 1 and tr.residual.max() <= st.rtol
+    g = explicit_residual(p, st.sops, tr.u[-1].reshape(-1, 1))
+    g0 = explicit_residual(p, st.sops, tr.u[0].reshape(-1, 1))
+    assert np.abs(g).max() < 1e-6 * np.abs(g0).max()  # it did reach the steady state
 
 
 def test_a_failed_exact_check_falls_back_to_cg():
@@ -156,7 +176,7 @@ def test_a_failed_exact_check_falls_back_to_cg():
     st.exact.solve = lambda b: exact(b) * (1 + 1e-4)  # a solve 1e-4 off: the check must catch it
     u = fields(n**3, 1, seed=5, amp=0.3)
     u1, its, rel, g1 = st.advance(u)
-    assert its[0] >= 2 and rel[0] <= st.rtol
+    assert its[0] >= 2 and rel[0] <= st.rtol and st.rechecks == st.cg_fallbacks == 1
     r = residual(p, st.sops, u, u1)
     assert np.sqrt((r * r / st.sops.lumped).sum()) <= 2 * st.rtol * np.sqrt((explicit_residual(p, st.sops, u) ** 2 / st.sops.lumped).sum())
     np.testing.assert_allclose(g1, explicit_residual(p, st.sops, u1), rtol=1e-12, atol=1e-12 * np.abs(g1).max())
