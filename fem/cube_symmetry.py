@@ -47,8 +47,9 @@ BLOCK_TOL = 1e-12
 MIN_BLOCKED = 1000
 
 
-def cube_maps(n: int):
-    """The 12 maps of the n^3 node grid that keep the diagonal (0,0,0)-(n-1,n-1,n-1): ``(axis order, invert)``."""
+def cube_maps():
+    """The 12 maps of an n^3 node grid that keep the diagonal (0,0,0)-(n-1,n-1,n-1): ``(axis order, invert)``,
+    the image of node ``x`` being ``x[axis order]``, then ``n - 1 -`` that if ``invert``."""
     return [(order, invert) for order in itertools.permutations(range(3)) for invert in (False, True)]
 
 
@@ -60,7 +61,7 @@ def band_permutations(R: np.ndarray, n: int) -> list[np.ndarray] | None:
     pos = np.full(n**3, -1)
     pos[R] = np.arange(len(R))
     perms = []
-    for order, invert in cube_maps(n):
+    for order, invert in cube_maps():
         img = ijk[:, list(order)]
         if invert:
             img = n - 1 - img
