@@ -218,14 +218,9 @@ class SchemeOperators:
 
     @classmethod
     def from_fem(cls, ops) -> "SchemeOperators":
-        """From :class:`fem.assembly.Operators` (its ``lumped`` vector becomes an (N, 1) column)."""
-        if hasattr(ops, "for_products"):  # fem.assembly.Operators: converted once, cached with the operators
-            M, K = ops.for_products("M"), ops.for_products("K")
-        else:
-            from fem.banded import fast_products
-
-            M, K = fast_products(ops.M), fast_products(ops.K)
-        return cls(M=M, K=K, lumped=np.asarray(ops.lumped, dtype=float).reshape(-1, 1))
+        """From :class:`fem.assembly.Operators` (its ``lumped`` vector becomes an (N, 1) column; M and K as
+        :meth:`fem.assembly.Operators.for_products` stores them, converted once per operators object)."""
+        return cls(M=ops.for_products("M"), K=ops.for_products("K"), lumped=np.asarray(ops.lumped, dtype=float).reshape(-1, 1))
 
     @property
     def ndofs(self) -> int:

@@ -260,6 +260,7 @@ class Stepper:
             g0 = explicit_residual(p, s, u0)
         b = -g0
         bnorm = dual_norm(s, g0)
+        bscale = where(bnorm > 0, bnorm, 1.0)  # the relative residual's denominator
         one = 0 * (bnorm > 0) + 1  # integer ones (B,) on either backend
         if self.exact is not None:
             d0 = self._project(self.exact.solve(b))  # exact up to round-off: project first, then check once
@@ -267,7 +268,7 @@ class Stepper:
             r, g1 = p.equation.residual_and_next(p, s, u0, u1, g0)
             rnorm = dual_norm(s, r)
             if not bool((rnorm > self.rtol * bnorm).any()):
-                return u1, one, rnorm / where(bnorm > 0, bnorm, 1.0), g1
+                return u1, one, rnorm / bscale, g1
             self.rechecks += 1
         else:  # CG from the guess
             d0 = u0 * 0.0 if guess is None else guess
@@ -280,7 +281,7 @@ class Stepper:
             self.cg_fallbacks += 1
         if self._mt1 is not None:  # CG moved d: remove its mass again
             d = self._project(d)
-            rel = dual_norm(s, b - apply_A(d)) / where(bnorm > 0, bnorm, 1.0)
+            rel = dual_norm(s, b - apply_A(d)) / bscale
         if self.exact is not None:
             its = its + 1
         u1 = u0 + d
