@@ -6,7 +6,7 @@
 
 For each PDE: a tiny dataset made on the fly (``pihamno.data.generate``: the PDE's preset parameters, n = 16,
 21 frames, 10 trajectories), then a small HAMNO (width 4, modes 4, one level; the ``*_small`` configs'
-model) trained for ``--steps`` optimiser steps at ``--lam`` through :func:`pihamno.config.train`, logging
+model) trained for ``--steps`` optimiser steps at ``--lam`` through :func:`pihamno.training.train`, logging
 every ``--log-every`` steps. Printed per PDE, averaged over all logged steps of the run (``steps.csv``):
 
 * ``objective``: the physics share of the objective, ``lam (w_s Lhat_s + w_w Lhat_w) / loss``;
@@ -48,7 +48,8 @@ def make_data(pde: str, folder: Path, n: int, trajectories: int, frames: int, se
 
 
 def run(pde: str, folder: Path, args) -> dict:
-    from pihamno.config import TrainConfig, train
+    from pihamno.config import TrainConfig
+    from pihamno.training import train
 
     data = make_data(pde, folder, args.n, args.trajectories, args.frames, args.seed)
     steps_per_epoch = args.log_every * 4
@@ -77,7 +78,7 @@ def run(pde: str, folder: Path, args) -> dict:
 
 def unroll_cost(folder: Path, args) -> None:
     from pihamno.config import TrainConfig
-    from pihamno.config.build import build_trainer
+    from pihamno.training import build_trainer
     from pihamno.training.windows import gather_windows
 
     data = make_data("ac", folder, args.n, args.trajectories, args.frames, args.seed)

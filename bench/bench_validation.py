@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
 
     from pihamno.config import load_config, shipped_config, shipped_names
-    from pihamno.config.build import build_trainer
     from pihamno.stepping import rollout
+    from pihamno.training import build_trainer
 
     cfg = shipped_config(args.config) if args.config in shipped_names() else load_config(args.config)
     n_val, frames = cfg.data.n_val, 101

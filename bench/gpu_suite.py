@@ -13,7 +13,7 @@ tests       ``pytest -m gpu`` on CUDA (the ``gpu``-marked tests and the CUDA run
             ``device`` fixture: model, physics, stepping, training, solver, generation); on the CPU
             ``-m "devices and not gpu and not slow"``
 train       paper-size HAMNO (``--tiny``: width 4) with the PI-HAMNO objective (lam = 0.25) at n = 32, batch 8,
-            ``pihamno.config.build_trainer`` on an AC dataset the torch solver generated on the device; ~200 steps
+            ``pihamno.training.build_trainer`` on an AC dataset the torch solver generated on the device; ~200 steps
             each in fp32, TF32, TF32 + channels-last, bf16 autocast, bf16 + ``torch.compile``: step time, peak
             memory, physics share (forward + backward of the physics terms / step)
 rollout     frames/s of ``pihamno.stepping.stream_rollout`` (inference_mode, window-only memory) at n = 32 and 64,

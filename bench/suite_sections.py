@@ -113,7 +113,7 @@ def _set_tf32(on: bool) -> None:
 
 def _trainer(ctx: Context, path: Path, steps: int, bf16: bool, compile_: bool, channels_last: bool, lam: float = 0.25):
     from pihamno.config import load_config
-    from pihamno.config.build import build_trainer
+    from pihamno.training import build_trainer
 
     s = ctx.sizes
     over = {"data.path": f'"{path}"', "data.n_train": s["gen_traj"] - 1, "data.n_val": 1, "data.n_test": 0,
@@ -264,7 +264,7 @@ def _surrogate(ctx: Context):
         from pihamno.stepping import FieldProcessor
 
         if ctx.checkpoint:
-            from pihamno.config import load_trained
+            from pihamno.evaluation import load_trained
 
             t = load_trained(ctx.checkpoint, ctx.device)
             ctx.cache["model"] = (t.model.eval(), t.processor, t.T_in)

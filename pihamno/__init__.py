@@ -2,8 +2,9 @@
 
 Data path: ``fem`` (meshes -> operators -> reference solvers) -> ``pihamno.data`` -> ``pihamno.models`` /
 ``pihamno.physics`` -> ``pihamno.stepping`` -> ``pihamno.training`` / ``pihamno.evaluation`` ->
-``pihamno.export`` / ``pihamno.rendering``; ``pihamno.config`` turns configs into objects and
-``pihamno.workflows`` strings the stages together (docs/design.md section 1).
+``pihamno.export`` / ``pihamno.rendering``; ``pihamno.config`` parses configs and builds the pieces they
+name, ``pihamno.training.train`` runs one, and ``pihamno.workflows`` strings the stages together
+(docs/design.md section 1).
 
 The main entry points are available here, imported on first use (so ``pihamno --help`` stays fast)::
 
@@ -41,9 +42,9 @@ _ENTRY_POINTS = {
     "TrainConfig": "pihamno.config",
     "load_config": "pihamno.config",
     "shipped_config": "pihamno.config",
-    "train": "pihamno.config",
-    "load_trained": "pihamno.config",
-    "evaluate_checkpoint": "pihamno.config",
+    "train": "pihamno.training",
+    "load_trained": "pihamno.evaluation",
+    "evaluate_checkpoint": "pihamno.evaluation",
     "evaluate_model": "pihamno.evaluation",
 }
 

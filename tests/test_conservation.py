@@ -79,7 +79,7 @@ def test_random_hamno_rollout_on_ch_conserves_mass_to_round_off(ch_data):
 
 @pytest.mark.slow
 def test_training_and_evaluation_apply_the_stored_projection(ch_data, tmp_path):
-    from pihamno.config import evaluate_checkpoint, load_trained
+    from pihamno.evaluation import evaluate_checkpoint, load_trained
 
     cfg = make_config(tmp_path, ch_data, **{"data.conserve_mass": "true", "data.n_train": 3, "data.n_test": 2,
                                             "optim.epochs": 1, "optim.steps_per_epoch": 2})

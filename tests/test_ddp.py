@@ -22,8 +22,9 @@ import torch
 import torch.multiprocessing as mp
 from test_training import LinearStep, decay_data, make_config, register_test_model, write_dataset
 
-from pihamno.config import load_config, train
+from pihamno.config import load_config
 from pihamno.errors import InputError
+from pihamno.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 CURVE = ("step", "lr", "loss", "data", "strong", "weak", "grad_norm", "val_score", "best")
@@ -125,8 +126,8 @@ def _worker(rank: int, world: int, port: int, tmp_path, data: str) -> None:
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     register_test_model()
-    from pihamno.config.build import load_training_data
     from pihamno.training.distributed import init_distributed, on_main, shutdown
+    from pihamno.training.run import load_training_data
 
     env = init_distributed("cpu")
     try:

@@ -15,10 +15,10 @@ LAYERS = [
     ["pihamno.data"],
     ["pihamno.models", "pihamno.physics"],
     ["pihamno.stepping"],
+    ["pihamno.config"],  # parses configs and builds what they name; the run lifecycle is training's/evaluation's
     ["pihamno.training", "pihamno.evaluation"],
     ["pihamno.export"],
     ["pihamno.rendering"],  # draws the VTK objects export builds
-    ["pihamno.config"],
     ["pihamno.workflows"],
     ["pihamno.cli", "pihamno.__main__"],
 ]

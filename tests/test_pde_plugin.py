@@ -43,11 +43,12 @@ def dataset(heat, tmp_path_factory):
 def train_one_step(data_path, out: Path, monkeypatch) -> dict:
     """One optimiser step of a tiny linear model with the heat PDE's physics loss in the objective.
 
-    The config is built in Python; :func:`pihamno.config.build_trainer` turns it into the trainer.
+    The config is built in Python; :func:`pihamno.training.build_trainer` turns it into the trainer.
     """
     from test_training import LinearStep, register_test_model
 
-    from pihamno.config import build_trainer, from_dict
+    from pihamno.config import from_dict
+    from pihamno.training import build_trainer
 
     register_test_model(monkeypatch)
     cfg = from_dict({

@@ -88,9 +88,9 @@ def make_config(tmp_path, data, **over):
 
 
 def make_trainer(cfg, model=None, resume=None, quiet=True, **kw):
-    """The trainer :func:`pihamno.config.train` would run (continuing the checkpoint ``resume``), config.toml written."""
-    from pihamno.config.build import build_trainer, write_run_config
+    """The trainer :func:`pihamno.training.train` would run (continuing the checkpoint ``resume``), config.toml written."""
     from pihamno.training.checkpoint import load_training_checkpoint
+    from pihamno.training.run import build_trainer, write_run_config
 
     torch.manual_seed(cfg.run.seed)
     state = load_training_checkpoint(resume) if resume is not None else None

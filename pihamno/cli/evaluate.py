@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if not args.checkpoint:
         raise InputError("pihamno evaluate needs --checkpoint CKPT (and optionally --data FILE), or --aggregate DIR ...")
-    from pihamno.config import evaluate_checkpoint
+    from pihamno.evaluation import evaluate_checkpoint
 
     m = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size,
                             args.quiet, overwrite=args.overwrite, allow_mismatch=args.allow_mismatch,

@@ -50,10 +50,9 @@ def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from pihamno.config import train
-    from pihamno.config.build import config_for_resume, resolve_checkpoint
     from pihamno.config.shipped import config_from_argument
     from pihamno.errors import InputError, TrainingDiverged
+    from pihamno.training import config_for_resume, resolve_checkpoint, train
     from pihamno.training.distributed import init_distributed, shutdown
 
     if args.seed is not None and args.seed < 0:
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"pihamno train: {state}; {cfg.model.name} on {env.device} (x{env.world}), out {cfg.run.out}, "
                   f"data {cfg.data.path}", file=sys.stderr)
             if cfg.data.path and Path(cfg.data.path).is_file():
-                from pihamno.config.build import describe_physics
+                from pihamno.config import describe_physics
                 from pihamno.data import read_metadata
 
                 print(f"pihamno train: {describe_physics(cfg, read_metadata(cfg.data.path))}", file=sys.stderr)

@@ -1,23 +1,14 @@
-"""Configs at one edge: typed run descriptions (:mod:`.schema`) and the one place that turns them into
-objects (:mod:`.build`).
+"""Configs: typed run descriptions (:mod:`.schema`), the shipped configs (:mod:`.shipped`), the run record a
+checkpoint keeps about its data (:mod:`.record`) and the pieces a config names that do not need training
+(:mod:`.build`: model, physics loss, mass constraint).
 
-Below this package everything takes objects; above it (command line, examples, studies) everything builds a
-:class:`TrainConfig` in Python (``load_config``, ``shipped_config``, ``TrainConfig.updated``) and calls
-:func:`train`, :func:`load_trained` or :func:`evaluate_checkpoint`.
+Callers (command line, examples, studies) build a :class:`TrainConfig` in Python (``load_config``,
+``shipped_config``, ``TrainConfig.updated``) and hand it to the run lifecycle, which lives with training and
+evaluation: :func:`pihamno.training.train`, :func:`pihamno.evaluation.load_trained`,
+:func:`pihamno.evaluation.evaluate_checkpoint`. This package never imports either of them.
 """
 
-from pihamno.config.build import (
-    RESUME_FREE,
-    Trained,
-    TrainResult,
-    build_model_for,
-    build_objective,
-    build_physics,
-    build_trainer,
-    evaluate_checkpoint,
-    load_trained,
-    train,
-)
+from pihamno.config.build import build_model_for, build_physics, describe_physics, mass_constraint, physics_choices
 from pihamno.config.schema import (
     SECTIONS,
     DataConfig,
@@ -35,8 +26,7 @@ from pihamno.config.schema import (
 from pihamno.config.shipped import shipped_config, shipped_names
 
 __all__ = [
-    "RESUME_FREE", "SECTIONS", "DataConfig", "ModelConfig", "OptimConfig", "PhysicsConfig", "RunConfig",
-    "TrainConfig", "TrainResult", "Trained", "build_model_for", "build_objective", "build_physics",
-    "build_trainer", "diff_configs", "dump_toml", "evaluate_checkpoint", "from_dict", "load_config",
-    "load_trained", "parse_override", "shipped_config", "shipped_names", "train",
+    "SECTIONS", "DataConfig", "ModelConfig", "OptimConfig", "PhysicsConfig", "RunConfig", "TrainConfig",
+    "build_model_for", "build_physics", "describe_physics", "diff_configs", "dump_toml", "from_dict",
+    "load_config", "mass_constraint", "parse_override", "physics_choices", "shipped_config", "shipped_names",
 ]

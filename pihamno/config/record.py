@@ -1,7 +1,7 @@
 """The run record: what a training checkpoint says about its data, and the checks made against it.
 
 A run folder describes itself. Besides the trainer's ``meta`` (the dataset's attributes) and ``split`` (the
-train / validation / test trajectory indices), every checkpoint written through :func:`pihamno.config.train`
+train / validation / test trajectory indices), every checkpoint written through :func:`pihamno.training.train`
 stores under ``data``:
 
 ===============  ===================================================================================
@@ -184,46 +184,3 @@ def locate_data(payload: dict, checkpoint: str | Path) -> Path:
                          "changed); pass --data FILE")
     where = " or ".join(repr(str(p)) for p in looked) or "nowhere (the checkpoint records no data path)"
     raise InputError(f"the training data of {str(checkpoint)!r} was not found at {where}; pass --data FILE")
-
-
-# --------------------------------------------------------------------------------------------- what evaluate scores
-def choose_trajectories(spec: str | None, n_total: int, splits: dict, same: bool, include_training: bool,
-                        data_name: str) -> tuple[str, list[int], dict]:
-    """The trajectory selection ``evaluate`` scores: ``(spec, indices, scored)``.
-
-    ``spec`` None is the default: the checkpoint's test split when the data is its training data (``same``),
-    else every trajectory. On the training data, trajectories of the training or validation split are scored
-    only with ``include_training``; ``scored`` counts the scored trajectories per split and says it in ``text``.
-    """
-    from pihamno.evaluation import parse_trajectories
-
-    splits = {k: [int(i) for i in v] for k, v in (splits or {}).items()} if same else {}
-    if spec is None:
-        spec = "test" if splits.get("test") else "all"
-    spec = str(spec).strip()
-    if spec in ("test", "val", "train") and not splits:
-        why = "is not the data the checkpoint was trained on" if not same else "has no recorded split in the checkpoint"
-        raise InputError(f"--trajectories {spec} names a split of the training data, but {data_name} {why}; "
-                         "give 'all' or indices")
-    idx = [int(i) for i in parse_trajectories(spec, n_total, splits=splits)]
-    member = {i: k for k in ("test", "val", "train") for i in splits.get(k, ())}
-    counts = {k: sum(member.get(i) == k for i in idx) for k in ("test", "val", "train")}
-    counts["other"] = len(idx) - sum(counts.values())
-    seen = counts["train"] + counts["val"]
-    if seen and not include_training:
-        raise InputError(
-            f"--trajectories {spec} includes {counts['train']} training and {counts['val']} validation trajectories of "
-            f"{data_name}, which the model saw in training; pass --include-training to score them anyway (the "
-            "output says so), or score the test split (the default)")
-    k = f"{len(idx)} {'trajectory' if len(idx) == 1 else 'trajectories'}"
-    if not same:
-        text = f"{k} of {data_name} (not the training data: none was seen in training)"
-    elif seen:
-        text = (f"{k} of {data_name}, the training data, INCLUDING {counts['train']} training and {counts['val']} "
-                f"validation trajectories seen in training ({counts['test']} held-out test)")
-    elif counts["other"]:
-        text = (f"{k} of {data_name}, the training data, none seen in training ({counts['test']} of the test split, "
-                f"{counts['other']} in no split)")
-    else:
-        text = f"{k} of {data_name} held out for testing (the checkpoint's test split of its training data)"
-    return spec, idx, {"training_data": same, "seen_in_training": seen, **counts, "text": text}

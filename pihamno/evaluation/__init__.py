@@ -1,5 +1,7 @@
 """Evaluation of a trained model: autoregressive rollouts scored against reference trajectories.
 
+* :mod:`.trained` -- :func:`load_trained` (a model and its normalisation from a checkpoint) and
+  :func:`evaluate_checkpoint` (a checkpoint scored on the data and trajectories its run record allows);
 * :mod:`.evaluate` -- :func:`evaluate_model` (rollouts, one-step predictions, the report files);
 * :mod:`.report`, :mod:`.statistics` -- ``metrics.json`` / ``per_frame.csv`` and statistics over trajectories;
 * :mod:`.curves` -- free energy and mass of the predicted and reference frames;
@@ -10,5 +12,6 @@ The rollout itself and the error metric are :mod:`pihamno.stepping`'s, shared wi
 """
 
 from pihamno.evaluation.evaluate import evaluate_model, parse_trajectories
+from pihamno.evaluation.trained import Trained, evaluate_checkpoint, load_trained
 
-__all__ = ["evaluate_model", "parse_trajectories"]
+__all__ = ["Trained", "evaluate_checkpoint", "evaluate_model", "load_trained", "parse_trajectories"]

@@ -14,7 +14,7 @@ and even then replaced only when it holds an earlier evaluation):
 Any dataset works: an out-of-distribution set is just another file. Trajectory selection: a split of the
 checkpoint (``"test"``, ``"val"``, ``"train"``), ``"all"`` or a selection such as ``"0,3,10:20"``
 (:mod:`pihamno.selection`). Which one is the default, and whether trajectories seen in training may be scored,
-is decided from the checkpoint's run record by :func:`pihamno.config.evaluate_checkpoint`.
+is decided from the checkpoint's run record by :func:`pihamno.evaluation.evaluate_checkpoint`.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     """Roll ``model`` out over trajectories of ``data`` and write the report to ``out`` (module docstring).
 
     ``processor`` is the model's normalisation and ``T_in`` its number of input frames (both from its
-    checkpoint: :func:`pihamno.config.load_trained`); ``trajectories`` selects what is scored (``splits`` are
+    checkpoint: :func:`pihamno.evaluation.load_trained`); ``trajectories`` selects what is scored (``splits`` are
     the checkpoint's, for a split name; ``test_split`` its test split alone); ``info`` is added to the outputs.
     Returns the metrics dict (as written to ``metrics.json``).
     """

@@ -16,7 +16,7 @@ from it) plus these keys, all tensors or plain Python values:
 ``processor``   :meth:`FieldProcessor.state_dict` (normalisation applied around the model)
 ``split``       ``{"train": [...], "val": [...], "test": [...]}`` trajectory indices
 ``data``        ``{"meta": dict}`` -- the dataset's attributes (plain values), plus the entries the caller
-                records (:func:`pihamno.config.train`: the path as given, absolute and relative to the
+                records (:func:`pihamno.training.train`: the path as given, absolute and relative to the
                 run folder, and the data's fingerprint; :mod:`pihamno.config.record`)
 ``T_in``        input frames of the model
 ``world_size``  processes that trained it (information: a run continues under any world size)

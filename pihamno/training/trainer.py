@@ -150,7 +150,7 @@ class Trainer:
     data_on_device : keep the training trajectories on the device (else on the host, pinned on CUDA).
     record : extra plain entries stored in every checkpoint (the builder stores the config and the data path).
 
-    Build one from a config with :func:`pihamno.config.build_trainer`, which also resumes (:meth:`load_state`).
+    Build one from a config with :func:`pihamno.training.build_trainer`, which also resumes (:meth:`load_state`).
     """
 
     def __init__(self, model: torch.nn.Module, data: SplitData, objective: Objective, optimizer: torch.optim.Optimizer,

@@ -5,7 +5,7 @@ stage      writes (under the example's ``OUT``)      what it is
 =========  =======================================  ==================================================
 data       ``data.h5``                              reference trajectories (:func:`pihamno.data.generate`)
 check      ``check.json``                           ``pihamno check-data`` report; a failed check stops the run
-train      ``hamno/``, ``pihamno/``                 one training run per model (:func:`pihamno.config.train`)
+train      ``hamno/``, ``pihamno/``                 one training run per model (:func:`pihamno.training.train`)
 evaluate   ``<model>/eval/``                        autoregressive rollouts of the test trajectories
 export     ``vtk/rollout.pvd`` + one file per frame a rollout for ParaView
 render     ``figures/<model>/*.png``                interfaces (needs OpenGL), slices, error/energy/mass curves of
@@ -15,7 +15,7 @@ summary    ``summary.json``                         the table printed at the end
 
 **Reusing.** Every stage first looks for its finished output: a dataset made with the same settings (an
 interrupted one, ``data.h5.partial``, is completed), a training run (continued from ``last.pt`` or reused when
-finished: the one resume mechanism of :func:`pihamno.config.train`), and evaluations, exports and pictures
+finished: the one resume mechanism of :func:`pihamno.training.train`), and evaluations, exports and pictures
 newer than what they were made from. Outputs made with *different* settings are never silently mixed: the
 stage stops with one line naming the difference; ``overwrite`` redoes it.
 
@@ -80,10 +80,10 @@ def check_data(data: Path, out: Path, *, max_trajectories: int | None = None, ov
 def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False) -> Path:
     """One model's run folder: train to ``optim.epochs`` (continuing ``last.pt``, reusing a finished run).
     Returns the checkpoint to evaluate: ``best.pt`` (validation) when there is one, else ``last.pt``."""
-    from pihamno.config import train
-    from pihamno.config.build import describe_physics
+    from pihamno.config import describe_physics
     from pihamno.data import read_metadata
     from pihamno.errors import TrainingDiverged
+    from pihamno.training import train
 
     o, m, d = cfg.optim, cfg.model, cfg.data
     try:
@@ -112,7 +112,7 @@ def evaluate(checkpoint: Path, data: Path, out: Path, *, device: str = "auto", o
              quiet: bool = False, trajectories: str | None = "test") -> dict:
     """``<model>/eval/``: rollouts of the test trajectories (reused when newer than the checkpoint);
     ``trajectories=None`` scores every trajectory of another file (e.g. an out-of-distribution set)."""
-    from pihamno.config import evaluate_checkpoint
+    from pihamno.evaluation import evaluate_checkpoint
 
     metrics = out / "metrics.json"
     if _newer(metrics, checkpoint, data) and _newer(out / "rollout.h5", checkpoint) and not overwrite:
