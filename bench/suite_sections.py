@@ -395,21 +395,20 @@ def accuracy(ctx: Context) -> dict:
     """Speed and rel-L2 at the last frame on ``--data``: the surrogate (``--checkpoint``) against the FEM solver at
     the dataset's dt and at 2, 4, 8 times it (fewer steps, less accurate), on the CPU (numpy) and the device."""
     from fem.assembly import assemble
-    from fem.mesh import MeshChoice
     from fem.schemes import PDEParams
     from fem.solvers import Stepper, simulate
     from fem.solvers_torch import TorchStepper
-    from pihamno.data import load_trajectories, read_metadata
+    from pihamno.data import load_trajectories, read_description
     from pihamno.stepping import grid_weights, rel_l2, stream_rollout
 
     s, rows, notes = ctx.sizes, [], []
     data = ctx.data or dataset(ctx)
     if not ctx.checkpoint:
         notes.append("no --checkpoint: an untrained model, so its rel-L2 means nothing (the code path runs)")
-    meta = read_metadata(data)
-    ref = load_trajectories(data, list(range(min(s["accuracy_traj"], int(meta["trajectories"])))))
+    desc = read_description(data)
+    ref = load_trajectories(data, list(range(min(s["accuracy_traj"], desc.trajectories))))
     B, F, n = ref.shape[0], ref.shape[1], ref.shape[-1]
-    w = grid_weights(n, float(meta["L"]))
+    w = grid_weights(n, desc.L)
     last = torch.from_numpy(ref[:, -1])
     model, proc, T = _surrogate(ctx)
     given = torch.from_numpy(ref[:, :T]).to(ctx.device)
@@ -426,8 +425,8 @@ def accuracy(ctx: Context) -> dict:
         sec = time.perf_counter() - t0
         rows.append({"method": f"surrogate {label}", "device": str(ctx.device), "backend": "torch", "batch": B,
                      "frames_per_s": B * (F - T) / sec, "rel_l2_last": float(err)})
-    params = PDEParams.from_dict(meta)
-    ops = assemble(MeshChoice.from_attrs(meta).build(n, params.L), meta.get("element") or "P1")
+    params = desc.params
+    ops = assemble(desc.mesh.build(n, params.L), desc.element)
     for k in s["accuracy_dt_factors"]:
         if (F - 1) % k:
             continue

@@ -4,7 +4,7 @@ data made with the same settings.
 For AC, CH and SH on the ``kuhn`` and ``five`` splits with P1 and P2 elements, and on gmsh mesh files, tiny reference
 data are made the way ``pihamno generate`` makes them (``DatasetSpec``: its mesh, element and initial condition;
 ``substeps = 1``) but kept in float64, and the losses of :class:`pihamno.physics.PhysicsLoss` built from the data's
-own metadata (``from_metadata``, float64) are compared on the true step and on standing still (``u_next = u_prev``):
+own description (``PhysicsLoss.for_data``, float64) are compared on the true step and on standing still (``u_next = u_prev``):
 
     L(true frames) <= 1e-8 L(standing still)        for the strong and the weak (assembled) term
 
@@ -20,6 +20,7 @@ import torch
 
 from fem.schemes import preset
 from fem.solvers import simulate
+from pihamno.data import DataDescription
 from pihamno.data.dataset import DatasetSpec
 from pihamno.physics import PhysicsLoss
 
@@ -78,10 +79,10 @@ def ratios(phys, u):
 @pytest.mark.parametrize("pde, mesh, element, n", CASES)
 def test_every_term_vanishes_on_reference_data_made_with_the_same_settings(matrix, pde, mesh, element, n):
     meta, u = reference_data(pde, mesh, element, n)
-    phys = PhysicsLoss.from_metadata(meta, **F64)
+    phys = PhysicsLoss.for_data(DataDescription.from_attrs(meta), **F64)
     assert phys.exact == {"strong": True, "weak": True}
     r = ratios(phys, u)
-    local = ratios(PhysicsLoss.from_metadata(meta, weak="element_local", **F64), u)["weak"]
+    local = ratios(PhysicsLoss.for_data(DataDescription.from_attrs(meta), weak="element_local", **F64), u)["weak"]
     matrix[(pde, mesh, element, n)] = dict(r, element_local=local, map=phys.data_disc.inverse.kind)
     assert r["strong"] <= CONTRACT and r["weak"] <= CONTRACT, r
     # the paper's element-local residual is documented as inconsistent: the truth scores O(1) of standing still
@@ -91,7 +92,7 @@ def test_every_term_vanishes_on_reference_data_made_with_the_same_settings(matri
 def test_a_perturbation_is_not_consistent():
     """The contract can fail: 1e-3 noise on the true frame raises both terms far above the truth's."""
     meta, u = reference_data("ch", "kuhn", "P1", 8)
-    phys = PhysicsLoss.from_metadata(meta, **F64)
+    phys = PhysicsLoss.for_data(DataDescription.from_attrs(meta), **F64)
     noisy = u.clone()
     noisy[1:] += 1e-3 * torch.randn(noisy[1:].shape, generator=torch.Generator().manual_seed(0), dtype=u.dtype)
     r = ratios(phys, noisy)
@@ -103,14 +104,14 @@ def test_settings_that_differ_from_the_data_have_a_floor(pde):
     """Not the same settings, so not in the contract, and measurably so: P2 test functions on P1 frames, P1 on P2
     frames (the strong term stays on the data's element and still vanishes), frames 2 scheme steps apart."""
     meta, u = reference_data(pde, "kuhn", "P1", 9)
-    cross = ratios(PhysicsLoss.from_metadata(meta, element="P2", **F64), u)
+    cross = ratios(PhysicsLoss.for_data(DataDescription.from_attrs(meta), element="P2", **F64), u)
     assert cross["strong"] <= CONTRACT and cross["weak"] > 1e-2
     meta2, u2 = reference_data(pde, "kuhn", "P2", 9)
-    cross2 = ratios(PhysicsLoss.from_metadata(meta2, element="P1", **F64), u2)
+    cross2 = ratios(PhysicsLoss.for_data(DataDescription.from_attrs(meta2), element="P1", **F64), u2)
     assert cross2["strong"] <= CONTRACT and cross2["weak"] > 1e-2
     sub = DatasetSpec(preset(pde, dt=DT[pde], substeps=2), 8, frames=3, rtol=1e-12)
     traj = simulate(sub.params, sub.operators(), sub.initial_condition(0), 3, rtol=1e-12)
-    r = ratios(PhysicsLoss.from_metadata(sub.attrs(""), **F64), torch.as_tensor(traj.u))
+    r = ratios(PhysicsLoss.for_data(DataDescription.from_attrs(sub.attrs("")), **F64), torch.as_tensor(traj.u))
     assert min(r.values()) > 1e-5  # measured 7e-5 (SH) to 6e-2 (CH) at n = 8
     print(f"{pde}: P2 weak on P1 frames {cross['weak']:.2e}, P1 weak on P2 frames {cross2['weak']:.2e}, "
           f"substeps = 2: strong {r['strong']:.2e} weak {r['weak']:.2e}")

@@ -9,9 +9,19 @@ import pytest
 
 from fem import InputError, assemble, cube_mesh
 from fem.assembly import mesh_key
+from fem.mesh import MeshChoice
 from fem.schemes import PDEParams, preset
 from fem.solvers import simulate
-from pihamno.data import DatasetSpec, dataset_info, generate, load_trajectories, partial_path, read_metadata
+from pihamno.data import (
+    DataDescription,
+    DatasetSpec,
+    dataset_info,
+    generate,
+    load_trajectories,
+    partial_path,
+    read_description,
+    read_metadata,
+)
 from pihamno.data.initial_conditions import sample, trajectory_rng
 
 MESHES = Path(__file__).resolve().parents[1] / "meshes"
@@ -55,6 +65,43 @@ def test_layout_attributes_and_reader(tmp_path):
     assert load_trajectories(out, []).shape == (0, 4, 8, 8, 8)
     with pytest.raises(InputError, match="out of range"):
         load_trajectories(out, [4])
+
+
+def test_the_description_types_what_the_attributes_say(tmp_path):
+    """read_description: the spec's PDE parameters, counts, mesh and element, typed; the discretisation defaults
+    (the physics loss on the data's own mesh and element; grid measures on the Kuhn split for mesh-file data)."""
+    spec = small_spec("ac", element="P2", n=9, split="five")
+    out = generate(spec, tmp_path / "d.h5", progress=False)
+    d = read_description(out)
+    assert (d.n, d.frames, d.trajectories, d.element, d.mesh) == (9, 4, 4, "P2", MeshChoice("five"))
+    assert d.params == spec.params and d.equation.name == "ac" and d.grid_split == "five"
+    assert (d.pde, d.eps, d.L, d.dt, d.seed, d.ic_family) == ("ac", spec.params.eps, spec.params.L, spec.params.dt, 11,
+                                                              spec.ic_family)
+    assert d.mesh_hash == read_metadata(out)["mesh_hash"] and d.attrs == read_metadata(out)
+    assert d.loss_discretisation() == (MeshChoice("five"), "P2")
+    assert d.loss_discretisation(MeshChoice("kuhn"), "P1") == (MeshChoice("kuhn"), "P1")
+    on_file = DataDescription.from_attrs(dict(d.attrs, split="", mesh_file=str(MESHES / "cube_gmsh_h0.5_L2.msh")))
+    assert on_file.mesh.is_file and on_file.grid_split == "kuhn"
+    assert on_file.loss_discretisation(element="P1") == (on_file.mesh, "P1")
+
+
+def test_a_description_of_older_or_hand_made_files(tmp_path):
+    """Files from before P2 and mesh files (no element, mesh_file, mesh_hash attributes) read as P1 on their split;
+    a hand-made file with only u and a few attributes takes its counts from the shape of u; an unknown PDE fails
+    only where the PDE is needed."""
+    old = {"pde": "ac", "eps": 0.1, "L": 2.0, "dt": 1e-3, "substeps": 1, "S": 2.0, "mass": "lumped", "n": 8,
+           "frames": 3, "trajectories": 2, "split": "kuhn"}
+    d = DataDescription.from_attrs(old)
+    assert (d.element, d.mesh, d.mesh_hash, d.grid_split) == ("P1", MeshChoice("kuhn"), None, "kuhn")
+    with h5py.File(tmp_path / "hand.h5", "w") as f:
+        f.create_dataset("u", data=np.zeros((5, 7, 6, 6, 6), np.float32))
+        f.attrs["L"], f.attrs["pde"] = 3.0, "cac"
+    hand = read_description(tmp_path / "hand.h5")
+    assert (hand.trajectories, hand.frames, hand.n, hand.L, hand.dt, hand.mesh) == (5, 7, 6, 3.0, None, MeshChoice())
+    with pytest.raises(InputError, match="unknown PDE 'cac'"):
+        _ = hand.equation
+    with pytest.raises(InputError, match="lack 'n'"):
+        DataDescription.from_attrs({"frames": 3, "trajectories": 2})
 
 
 def test_each_trajectory_is_reproducible_from_seed_and_index(tmp_path):

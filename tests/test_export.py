@@ -6,6 +6,7 @@ Grid convention under test: ``u[i, j, k]`` (C order) is the value at the point (
 import numpy as np
 import pytest
 
+from fem.mesh import MeshChoice
 from pihamno.cli import main
 from pihamno.errors import InputError
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
@@ -87,7 +88,7 @@ def test_mesh_export_five_split_reads_back_with_meshio_and_pyvista(rollout_file,
     from fem.mesh import grid_points
 
     series = rollout_series(rollout_file, frames="0,2")
-    pvd = export_series(series, tmp_path / "out", target=mesh_target(N, L, "five"), progress=False)
+    pvd = export_series(series, tmp_path / "out", target=mesh_target(N, L, MeshChoice("five")), progress=False)
     steps = read_pvd(pvd)
     assert [t for t, _ in steps] == [0.0, 2 * DT]
     mesh = meshio.read(pvd.parent / steps[1][1])
@@ -115,7 +116,7 @@ def test_mesh_export_on_a_mesh_file_interpolates(tmp_path):
     coarse = cube_mesh(4, L, "kuhn")  # h = L/3: its nodes are off the n = 9 grid
     coarse.p[:, 21] += 0.05  # move an interior node: a general mesh, not a grid
     save_mesh(coarse, tmp_path / "cube.vtu")
-    target = mesh_target(N, L, mesh_path=tmp_path / "cube.vtu")
+    target = mesh_target(N, L, MeshChoice(file=str(tmp_path / "cube.vtu")))
     assert target.interpolation is not None and target.interpolation.shape == (64, N**3)
     pvd = export_series(rollout_series(tmp_path / "lin.h5"), tmp_path / "out", target=target, progress=False)
     mesh = meshio.read(pvd.parent / read_pvd(pvd)[0][1])
@@ -123,7 +124,7 @@ def test_mesh_export_on_a_mesh_file_interpolates(tmp_path):
     assert mesh.cells_dict["tetra"].shape == (6 * 27, 4)
     assert np.allclose(mesh.point_data["reference"], 0.5 + px - 2 * py + 3 * pz, atol=1e-5)
     with pytest.raises(InputError, match="cube"):
-        mesh_target(N, 3.0, mesh_path=tmp_path / "cube.vtu")
+        mesh_target(N, 3.0, MeshChoice(file=str(tmp_path / "cube.vtu")))
 
 
 def test_dataset_export(tmp_path):

@@ -101,10 +101,9 @@ def test_the_scheme_is_the_heat_equation(heat):
 
 def test_generate_check_physics_and_train(heat, dataset, tmp_path, monkeypatch):
     from fem.assembly import assemble
-    from fem.mesh import MeshChoice
     from fem.schemes import PDEParams
     from fem.solvers import simulate
-    from pihamno.data import load_trajectories, read_metadata
+    from pihamno.data import load_trajectories, read_description, read_metadata
     from pihamno.data.checks import check_dataset
     from pihamno.data.initial_conditions import sample, trajectory_rng
     from pihamno.physics import PhysicsLoss
@@ -123,7 +122,7 @@ def test_generate_check_physics_and_train(heat, dataset, tmp_path, monkeypatch):
     # the weak physics loss vanishes on the PDE's own data (float64): the stored float32 frames give the
     # float32 rounding floor; trajectory 0 recomputed in float64 gives the solver tolerance
     params = PDEParams.from_dict(meta)
-    phys = PhysicsLoss.from_metadata(meta, mesh=MeshChoice.from_attrs(meta), device="cpu", dtype=torch.float64)
+    phys = PhysicsLoss.for_data(read_description(path), device="cpu", dtype=torch.float64)
     u = torch.as_tensor(load_trajectories(path), dtype=torch.float64)  # (4, 6, 8, 8, 8)
     u0, u1 = u[:, :-1].reshape(-1, 8, 8, 8), u[:, 1:].reshape(-1, 8, 8, 8)
     still = phys(u0, u0, reduce=False)["weak"]

@@ -5,19 +5,15 @@ edges, the paper's element-local one does not vanish, gradients flow."""
 import numpy as np
 import pytest
 import torch
+from finite_difference import FiniteDifferenceOperators, laplacian_mirror, mirror_laplacian_matrix
 
 from fem.assembly import assemble
 from fem.mesh import MeshChoice, cube_mesh, grid_points, save_mesh
 from fem.schemes import SchemeOperators, preset, residual
 from fem.solvers import simulate
+from pihamno.data import DataDescription
 from pihamno.errors import InputError
-from pihamno.physics import (
-    FiniteDifferenceOperators,
-    PhysicsLoss,
-    combine_losses,
-    laplacian_mirror,
-    mirror_laplacian_matrix,
-)
+from pihamno.physics import PhysicsLoss
 from pihamno.physics.element_local import element_matrices, scheme_terms
 
 F64 = dict(dtype=torch.float64, device="cpu")
@@ -42,7 +38,7 @@ def reference_pair(pde, n=N, split="kuhn", **kw):
 @pytest.mark.parametrize("split", ["kuhn", "five"])
 def test_weak_and_strong_residuals_vanish_on_reference_data(pde, split):
     p, u0, u1 = reference_pair(pde, split=split)
-    phys = PhysicsLoss(p, N, split=split, **F64)
+    phys = PhysicsLoss(p, N, mesh=MeshChoice(split), **F64)
     for term in ("weak", "strong"):
         on_ref = phys(u0, u1)[term].item()
         still = phys(u0, u0)[term].item()  # the residual of standing still: the solver's relative scale
@@ -57,15 +53,14 @@ def test_weak_loss_equals_on_meshio_copy_of_the_mesh(tmp_path):
     path = tmp_path / "kuhn.vtu"
     save_mesh(cube_mesh(N, p.L, "kuhn"), path)
     u1n = u1 + 1e-2 * torch.randn_like(u1)
-    a = PhysicsLoss(p, N, split="kuhn", **F64)(u0, u1n)
-    for phys in (PhysicsLoss(p, N, mesh=path, **F64), PhysicsLoss(p, N, mesh=MeshChoice(file=str(path)), **F64)):
-        b = phys(u0, u1n)
-        for k in ("weak", "strong"):
-            assert b[k].item() == pytest.approx(a[k].item(), rel=1e-12)
-    five = PhysicsLoss(p, N, split="five", **F64)(u0, u1n)["weak"].item()
-    assert PhysicsLoss(p, N, mesh=MeshChoice("five"), **F64)(u0, u1n)["weak"].item() == five
+    a = PhysicsLoss(p, N, **F64)(u0, u1n)  # the default mesh: the Kuhn split
+    b = PhysicsLoss(p, N, mesh=MeshChoice(file=str(path)), **F64)(u0, u1n)
+    for k in ("weak", "strong"):
+        assert b[k].item() == pytest.approx(a[k].item(), rel=1e-12)
+    five = PhysicsLoss(p, N, mesh=MeshChoice("five"), **F64)(u0, u1n)["weak"].item()
+    assert five != pytest.approx(a["weak"].item(), rel=1e-3)  # another mesh, another residual
     with pytest.raises(InputError, match="covers"):
-        PhysicsLoss(preset("ch", L=3.0), N, mesh=path, **F64)
+        PhysicsLoss(preset("ch", L=3.0), N, mesh=MeshChoice(file=str(path)), **F64)
 
 
 def edge_band(n, depth):
@@ -125,10 +120,10 @@ def test_strong_term_stays_on_the_data_discretisation():
     separate = {"strong": phys.strong(u0, u1), "weak": phys.weak(u0, u1)}
     for k in on:
         assert separate[k].item() == pytest.approx(on[k].item(), rel=1e-12)
-    meta = dict(p.to_dict(), n=N, split="kuhn", mesh_file="", element="P1")
-    from_meta = PhysicsLoss.from_metadata(meta, element="P2", **F64)
-    assert from_meta.data_disc.element == "P1" and from_meta.weak_disc.element == "P2"
-    assert PhysicsLoss.from_metadata(dict(meta, split="five"), **F64).mesh == MeshChoice("five")
+    meta = dict(p.to_dict(), n=N, frames=2, trajectories=1, split="kuhn", mesh_file="", element="P1")
+    for_data = PhysicsLoss.for_data(DataDescription.from_attrs(meta), element="P2", **F64)
+    assert for_data.data_disc.element == "P1" and for_data.weak_disc.element == "P2"
+    assert PhysicsLoss.for_data(DataDescription.from_attrs(dict(meta, split="five")), **F64).mesh == MeshChoice("five")
 
 
 @pytest.mark.parametrize("pde", ["ac", "ch", "sh"])
@@ -185,7 +180,7 @@ def test_gradients_flow(weak):
     assert torch.isfinite(u1.grad).all() and u1.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("kw", [dict(mesh="meshes/cube_gmsh_h0.5_L2.msh"), dict(element="P2", data_element="P1")])
+@pytest.mark.parametrize("kw", [dict(mesh=MeshChoice(file="meshes/cube_gmsh_h0.5_L2.msh")), dict(element="P2", data_element="P1")])
 def test_gradients_flow_through_the_grid_to_dof_maps(kw):
     """The least-squares map of a mesh file (sparse product, then torch.cholesky_solve) and the P2 selection."""
     n = 7
@@ -199,7 +194,7 @@ def test_gradients_flow_through_the_grid_to_dof_maps(kw):
 def test_p2_and_unstructured_meshes_run_and_prefer_the_reference():
     p, u0, u1 = reference_pair("ac")
     noisy = u1 + 1e-2 * torch.randn_like(u1)
-    for kw in (dict(element="P2"), dict(mesh="meshes/cube_gmsh_h0.5_L2.msh")):
+    for kw in (dict(element="P2"), dict(mesh=MeshChoice(file="meshes/cube_gmsh_h0.5_L2.msh"))):
         phys = PhysicsLoss(p, N, **kw, **F64)
         assert phys(u0, u1)["weak"].item() < phys(u0, noisy)["weak"].item()
 
@@ -215,17 +210,7 @@ def test_float32_default_and_bad_shapes():
     with pytest.raises(InputError, match="unknown weak"):
         PhysicsLoss(p, 5, weak="local")
     with pytest.raises(InputError, match="L = 15"):
-        PhysicsLoss(preset("sh"), 5, mesh="meshes/cube_gmsh_h0.5_L2.msh")
-
-
-def test_combine_losses():
-    d = torch.tensor(2.0)
-    ph = {"strong": torch.tensor(4.0), "weak": torch.tensor(8.0)}
-    assert combine_losses(d, None, 0.0).item() == 2.0
-    assert combine_losses(d, ph, 0.25, 0.5, 0.25).item() == pytest.approx(0.75 * 2 + 0.25 * (2 + 2))
-    assert combine_losses(d, ph, 1.0).item() == 12.0
-    with pytest.raises(InputError):
-        combine_losses(d, ph, 1.5)
+        PhysicsLoss(preset("sh"), 5, mesh=MeshChoice(file="meshes/cube_gmsh_h0.5_L2.msh"))
 
 
 def test_laplacian_mirror_is_second_order_for_neumann_fields():

@@ -157,6 +157,21 @@ class StubPhysics:
         return {"strong": s, "weak": 2 * s}
 
 
+def test_objective_weights_the_terms_as_the_design_says():
+    """docs/design.md section 5.5 without a balance: (1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak);
+    lam = 0 is the data loss itself, lam = 1 the physics terms alone, lam outside [0, 1] is refused."""
+    from pihamno.training.losses import Objective
+
+    true = torch.zeros(1, 2, 2, 2)
+    pred = true + math.sqrt(2.0)  # L_data = mse = 2
+    phys = lambda prev, nxt: {"strong": torch.tensor(4.0), "weak": torch.tensor(8.0)}  # noqa: E731
+    assert Objective(0.0, 1.0, 1.0, "mse")(true, pred, true)[0].item() == pytest.approx(2.0, rel=1e-6)
+    assert Objective(0.25, 0.5, 0.25, "mse", phys)(true, pred, true)[0].item() == pytest.approx(0.75 * 2 + 0.25 * (2 + 2))
+    assert Objective(1.0, 1.0, 1.0, "mse", phys)(true, pred, true)[0].item() == pytest.approx(12.0)
+    with pytest.raises(InputError, match="lambda must lie in"):
+        Objective(1.5, 1.0, 1.0, "mse", phys)
+
+
 def test_objective_combination_and_lambda_zero():
     from types import SimpleNamespace
 
@@ -171,7 +186,7 @@ def test_objective_combination_and_lambda_zero():
     expect = 0.75 * 0.01 + 0.25 * (0.02 * strong + 0.04 * 2 * strong)
     assert torch.allclose(loss, expect) and torch.allclose(parts["data"], torch.tensor(0.01))
     # lam = 0: no physics object is built, none is called
-    assert build_physics(SimpleNamespace(physics=SimpleNamespace(lam=0.0)), {}, 8, torch.device("cpu")) is None
+    assert build_physics(SimpleNamespace(physics=SimpleNamespace(lam=0.0)), None, 8, torch.device("cpu")) is None
     loss0, parts0 = Objective(0.0, 1.0, 1.0, "mse", None)(prev, pred, true)
     assert torch.allclose(loss0, torch.tensor(0.01)) and parts0["strong"] == 0
     rel = Objective(0.0, 1.0, 1.0, "rel_l2")(prev, pred, true)[0]

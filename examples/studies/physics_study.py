@@ -163,19 +163,13 @@ def persistence(path: Path, which: np.ndarray | None) -> np.ndarray:
     """Rel-L2 per frame of the persistence baseline (the last given frame held), mean over trajectories."""
     import torch
 
-    from pihamno.data import load_trajectories
+    from pihamno.data import load_trajectories, read_description
     from pihamno.stepping import grid_weights, rel_l2
 
     u = torch.from_numpy(load_trajectories(path, which))
-    w = grid_weights(u.shape[-1], float(_meta(path)["L"]))
+    w = grid_weights(u.shape[-1], read_description(path).L)
     held = u[:, T_IN - 1 : T_IN].expand_as(u)
     return rel_l2(held, u, w).mean(0).numpy()
-
-
-def _meta(path):
-    from pihamno.data import read_metadata
-
-    return read_metadata(path)
 
 
 def physics_diagnostics(folder: Path) -> dict:

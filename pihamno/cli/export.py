@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fem.mesh import MeshChoice
     from pihamno.errors import InputError
     from pihamno.export import dataset_series, export_series, mesh_target, rollout_series
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         series, stem = rollout_series(args.rollout, args.trajectory, args.frames), "rollout"
     else:
         series, stem = dataset_series(args.data, args.trajectory, args.frames), "data"
-    target = None if on == "grid" else mesh_target(series.n, series.L, args.split or "kuhn", args.mesh)
+    target = None if on == "grid" else mesh_target(series.n, series.L, MeshChoice(split=args.split, file=args.mesh))
     pvd = export_series(series, args.out, target=target, stem=stem, overwrite=args.overwrite, progress=not args.quiet)
     where = f"the {series.n}^3 grid (h = {series.spacing:.4g})" if target is None else target.description
     print(f"wrote {len(series.frames)} frames of {series.description} "

@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
                   f"data {cfg.data.path}", file=sys.stderr)
             if cfg.data.path and Path(cfg.data.path).is_file():
                 from pihamno.config import describe_physics
-                from pihamno.data import read_metadata
+                from pihamno.data import read_description
 
-                print(f"pihamno train: {describe_physics(cfg, read_metadata(cfg.data.path))}", file=sys.stderr)
+                print(f"pihamno train: {describe_physics(cfg, read_description(cfg.data.path))}", file=sys.stderr)
         result = train(cfg, resume=resume, overwrite=args.overwrite, env=env, quiet=args.quiet)
     except TrainingDiverged as exc:
         if env.is_main:

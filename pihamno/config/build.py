@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 
 from fem.mesh import MeshChoice
-from fem.pde import get_pde
 from pihamno.config.schema import TrainConfig
+from pihamno.data import DataDescription
 from pihamno.errors import InputError
 from pihamno.models import build_model
 from pihamno.physics import PhysicsLoss
@@ -23,42 +23,43 @@ def build_model_for(cfg: TrainConfig) -> torch.nn.Module:
     return build_model(cfg.model.name, **{**cfg.model.options, "T_in": cfg.data.T_in})
 
 
-def physics_choices(cfg: TrainConfig, meta: dict):
+def physics_choices(cfg: TrainConfig, data: DataDescription) -> tuple[MeshChoice, str, str]:
     """``(mesh, element, weak)`` of the physics loss: a :class:`fem.mesh.MeshChoice`, ``"P1"``/``"P2"`` and the
-    weak form; unset ``split`` / ``mesh`` / ``element`` follow the dataset (its ``split`` or ``mesh_file``, its
-    ``element``), so the weak residual is the reference solver's own and vanishes on the data."""
+    weak form; unset ``split`` / ``mesh`` / ``element`` follow the data
+    (:meth:`~pihamno.data.DataDescription.loss_discretisation`), so the weak residual is the reference solver's
+    own and vanishes on the data."""
     p = cfg.physics
-    mesh = MeshChoice.from_attrs(meta) if p.mesh is None and p.split is None else MeshChoice(split=p.split, file=p.mesh)
-    return mesh, p.element or meta.get("element") or "P1", p.weak
+    given = None if p.mesh is None and p.split is None else MeshChoice(split=p.split, file=p.mesh)
+    mesh, element = data.loss_discretisation(given, p.element)
+    return mesh, element, p.weak
 
 
-def describe_physics(cfg: TrainConfig, meta: dict) -> str:
+def describe_physics(cfg: TrainConfig, data: DataDescription) -> str:
     """The objective in words, for the console: ``"physics loss: assembled weak form, P2 test functions on ..."``."""
     if cfg.physics.lam == 0:
         return "data loss only (lambda = 0: no physics loss)"
-    mesh, element, weak = physics_choices(cfg, meta)
+    mesh, element, weak = physics_choices(cfg, data)
     return (f"physics loss (lambda = {cfg.physics.lam:g}): {weak} weak form with {element} test functions on the "
             f"{mesh.describe()}, strong (nodal) residual on the data's own mesh")
 
 
-def build_physics(cfg: TrainConfig, meta: dict, n: int, device: torch.device) -> PhysicsLoss | None:
-    """The :class:`pihamno.physics.PhysicsLoss` of the dataset's PDE on :func:`physics_choices`, or ``None``
+def build_physics(cfg: TrainConfig, data: DataDescription, n: int, device: torch.device) -> PhysicsLoss | None:
+    """The :class:`pihamno.physics.PhysicsLoss` of the data's PDE on :func:`physics_choices`, or ``None``
     when ``[physics] lam == 0``."""
     if cfg.physics.lam == 0:
         return None
-    mesh, element, weak = physics_choices(cfg, meta)
-    return PhysicsLoss.from_metadata(meta, n, mesh=mesh, element=element, weak=weak, device=device,
-                                     dtype=torch.float32)
+    mesh, element, weak = physics_choices(cfg, data)
+    return PhysicsLoss.for_data(data, n, mesh=mesh, element=element, weak=weak, device=device, dtype=torch.float32)
 
 
-def mass_constraint(cfg: TrainConfig, meta: dict) -> MassProjection | None:
-    """The :class:`~pihamno.stepping.MassProjection` of ``[data] conserve_mass`` on the dataset's mesh (None
-    when off); refused for a PDE that does not conserve mass."""
+def mass_constraint(cfg: TrainConfig, data: DataDescription) -> MassProjection | None:
+    """The :class:`~pihamno.stepping.MassProjection` of ``[data] conserve_mass`` on the data's grid
+    (:attr:`~pihamno.data.DataDescription.grid_split`; None when off); refused for a PDE that does not conserve
+    mass."""
     if not cfg.data.conserve_mass:
         return None
-    pde = get_pde(str(meta.get("pde", "")).lower())
+    pde = data.equation
     if not pde.conserves_mass:
         raise InputError(f"[data] conserve_mass = true, but the {pde.title} equation of {cfg.data.path!r} does not "
                          "conserve mass; set it for mass-conserving PDEs only (e.g. Cahn-Hilliard)")
-    choice = MeshChoice.from_attrs(meta)
-    return MassProjection("kuhn" if choice.is_file else choice.split, float(meta["L"]))
+    return MassProjection(data.grid_split, data.L)

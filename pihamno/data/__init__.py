@@ -2,20 +2,23 @@
 
 * :mod:`pihamno.data.initial_conditions` -- named, seeded families of initial conditions on the node grid.
 * :mod:`pihamno.data.dataset` -- resumable, atomic generation (:func:`generate`) and the reader API
-  (:func:`read_metadata`, :func:`load_trajectories`, :func:`dataset_info`).
+  (:func:`read_description`, :func:`load_trajectories`, :func:`dataset_info`, :func:`read_metadata`).
+* :mod:`pihamno.data.description` -- :class:`DataDescription`, what a dataset holds, typed: PDE, parameters,
+  mesh, element, grid, and the discretisation defaults decided once.
 * :mod:`pihamno.data.checks` -- the discrete-residual, mass, energy and consistency checks of ``check-data``.
 """
 
 from pihamno.data.dataset import (
     DatasetSpec,
     dataset_info,
-    dataset_shape,
     generate,
     load_trajectories,
     partial_path,
+    read_description,
     read_metadata,
     settings_differences,
 )
+from pihamno.data.description import DataDescription
 
-__all__ = ["DatasetSpec", "dataset_info", "dataset_shape", "generate", "load_trajectories", "partial_path",
-           "read_metadata", "settings_differences"]
+__all__ = ["DataDescription", "DatasetSpec", "dataset_info", "generate", "load_trajectories", "partial_path",
+           "read_description", "read_metadata", "settings_differences"]

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pihamno.data.description import DataDescription
 from pihamno.errors import InputError
 
 ROUND32 = 2.0**-24
@@ -79,18 +80,17 @@ def _metadata(f, meta: dict) -> tuple[dict, object]:
     return _check("metadata", status, note="; ".join(problems) or "attributes, shape and dtype consistent"), params
 
 
-def _operators(meta: dict, params, n: int, element: str | None = None):
+def _operators(data: DataDescription, params, n: int, element: str | None = None):
     """(fem operators, :class:`fem.interpolation.SampleInverse`) of the dataset's mesh with ``element`` (default:
     the data's own, whose mesh hash must match the recorded one); raises InputError if unavailable."""
     from fem.assembly import assemble, mesh_key
     from fem.interpolation import samples_to_dofs
-    from fem.mesh import MeshChoice
 
-    choice = MeshChoice.from_attrs(meta)
+    choice = data.mesh
     own = element is None
-    element = str(meta.get("element", "P1")) if own else element
+    element = data.element if own else element
     mesh = choice.build(n, params.L, element)
-    if own and meta.get("mesh_hash") and mesh_key(mesh) != meta["mesh_hash"]:
+    if own and data.mesh_hash and mesh_key(mesh) != data.mesh_hash:
         if choice.is_file:
             raise InputError(f"mesh file {choice.file!r} has changed since the data was made (hash differs)")
         raise InputError(f"the {element} {choice.split} mesh of n = {n} differs from the one the data was made on "
@@ -146,11 +146,12 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
             report["ok"] = False
             return report
         n = u.shape[2]
+        data = DataDescription.from_attrs(meta, u.shape)
         try:
-            ops, P = _operators(meta, params, n)
+            ops, P = _operators(data, params, n)
             other = None
-            if loss_element is not None and loss_element != str(meta.get("element", "P1")):
-                oops, oP = _operators(meta, params, n, loss_element)
+            if loss_element is not None and loss_element != data.element:
+                oops, oP = _operators(data, params, n, loss_element)
                 other = (SchemeOperators.from_fem(oops), oP)
         except InputError as exc:
             checks.extend(_check(nm, "skip", note=str(exc)) for nm in names)
@@ -199,7 +200,7 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
                 bar.update(1)
         if bar is not None:
             bar.close()
-        rtol = float(meta["rtol"])
+        rtol = data.rtol
 
         # residual
         via = "" if P.kind == "identity" else f" (frames -> dofs: {P.describe()})"
@@ -217,7 +218,7 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
             note = f"not expected to vanish: {sentence}"
         checks.append(_check("residual", st, worst["res"], limit, note))
         if other is not None:
-            data_el = meta.get("element", "P1")
+            data_el = data.element
             sentence = floor_sentence(f"{loss_element} test functions on these {data_el} frames (the strong term stays "
                                       f"on the data's {data_el})", worst["other"] ** 2, "the weak loss")
             report["physics_loss_floor"].append({"term": f"weak ({loss_element})", "ratio": worst["other"] ** 2,

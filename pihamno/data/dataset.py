@@ -42,6 +42,7 @@ from pihamno.io import check_output, plain
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps the command line's start fast)
     from fem.mesh import MeshChoice
+    from pihamno.data.description import DataDescription
 
 log = logging.getLogger(__name__)
 
@@ -426,19 +427,22 @@ def _open(path: str | Path):
 
 
 def read_metadata(path: str | Path) -> dict:
-    """The attributes of a dataset as a dict of plain values (``ic_params`` decoded from JSON; empty ``split``
-    / ``mesh_file`` become None)."""
+    """The attributes of a dataset as a dict of plain values (:func:`pihamno.data.description.decode_attrs`);
+    what interprets them reads :func:`read_description` instead."""
+    from pihamno.data.description import decode_attrs
+
     with _open(path) as f:
-        meta = {k: plain(v) for k, v in f.attrs.items()}
-    if isinstance(meta.get("ic_params"), str):
-        try:
-            meta["ic_params"] = json.loads(meta["ic_params"])
-        except json.JSONDecodeError:
-            pass
-    for key in ("split", "mesh_file"):
-        if meta.get(key) == "":
-            meta[key] = None
-    return meta
+        return decode_attrs(f.attrs)
+
+
+def read_description(path: str | Path) -> DataDescription:
+    """The :class:`~pihamno.data.description.DataDescription` of the dataset file ``path``: its attributes, with
+    the shape of ``u`` where they lack ``n``, ``frames`` or ``trajectories``."""
+    from pihamno.data.description import DataDescription
+
+    with _open(path) as f:
+        attrs, shape = dict(f.attrs), (tuple(f["u"].shape) if "u" in f else None)
+    return DataDescription.from_attrs(attrs, shape)
 
 
 def load_trajectories(path: str | Path, indices=None) -> np.ndarray:
@@ -478,15 +482,3 @@ def dataset_info(path: str | Path) -> dict:
         "size_bytes": Path(path).stat().st_size,
         "metadata": meta,
     }
-
-
-def dataset_shape(path: str | Path, meta: dict | None = None) -> tuple[int, int]:
-    """(trajectories, frames) of the dataset, from its metadata or the ``u`` dataset's shape."""
-    meta = read_metadata(path) if meta is None else meta
-    if "trajectories" in meta and "frames" in meta:
-        return int(meta["trajectories"]), int(meta["frames"])
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        shape = f["u"].shape
-    return int(shape[0]), int(shape[1])

@@ -73,7 +73,7 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     the checkpoint's, for a split name; ``test_split`` its test split alone); ``info`` is added to the outputs.
     Returns the metrics dict (as written to ``metrics.json``).
     """
-    from pihamno.data import dataset_shape, read_metadata
+    from pihamno.data import read_description
     from pihamno.device import resolve_device
     from pihamno.io import atomic_dir
 
@@ -82,14 +82,14 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     model = model.to(dev).eval()
     info = dict(info or {})
-    meta = read_metadata(str(data))
-    n_total, F = dataset_shape(str(data), meta)
+    description = read_description(str(data))
+    n_total, F = description.trajectories, description.frames
     if F <= T_in:
         raise InputError(f"{str(data)!r} has {F} frames per trajectory; more than T_in = {T_in} are needed")
     idx = parse_trajectories(trajectories, n_total, test_split, splits)
-    L, dt = float(meta.get("L", 1.0)), float(meta.get("dt", 1.0))
+    L, dt = description.L or 1.0, description.dt or 1.0
     with atomic_dir(out, overwrite, MARKER, WHAT) as tmp:
-        metrics = _evaluate(model, processor, T_in, data, meta, idx, str(trajectories), F, L, dt, dev, batch_size,
+        metrics = _evaluate(model, processor, T_in, data, description, idx, str(trajectories), F, L, dt, dev, batch_size,
                             quiet, info, tmp)
         report.write_json(tmp / "metrics.json", metrics)
     return metrics
@@ -100,7 +100,7 @@ def _attr(value):
     return value if isinstance(value, (str, int, float)) and not isinstance(value, bool) else json.dumps(value)
 
 
-def _evaluate(model, processor, T_in, data, meta, idx, selection, F, L, dt, dev, batch_size, quiet, info,
+def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, dt, dev, batch_size, quiet, info,
               out: Path) -> dict:
     """The rollouts and the files but ``metrics.json`` (returned), written into the folder ``out``."""
     from tqdm.auto import tqdm
@@ -119,7 +119,7 @@ def _evaluate(model, processor, T_in, data, meta, idx, selection, F, L, dt, dev,
             n = ref_np.shape[-1]
             weights = grid_weights(n, L).to(dev)
             try:
-                curves = FieldCurves(meta, n)
+                curves = FieldCurves(description, n)
             except InputError as exc:
                 log.warning(f"no energy/mass curves: {exc}")
         ref = torch.from_numpy(ref_np).to(dev)
@@ -139,7 +139,8 @@ def _evaluate(model, processor, T_in, data, meta, idx, selection, F, L, dt, dev,
 
     rel, rel1 = np.concatenate(rels), np.concatenate(rels1)
     curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v}
-    attrs = {"pde": str(meta.get("pde", "")), "L": L, "dt": dt, "n_given": T_in, "eps": float(meta.get("eps", np.nan)),
+    attrs = {"pde": description.pde or "", "L": L, "dt": dt, "n_given": T_in,
+             "eps": np.nan if description.eps is None else description.eps,
              "model": info.get("model", ""), "source": str(data)} | {k: _attr(v) for k, v in info.items()}
     write_rollout(out / "rollout.h5", Rollout(np.concatenate(refs), np.concatenate(preds), idx, attrs,
                                               {"rel_l2": rel} | curve_arrays))

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from pihamno.errors import InputError
+
+if TYPE_CHECKING:
+    from fem.mesh import MeshChoice
 
 
 @dataclass
@@ -44,21 +48,21 @@ class MeshTarget:
         return self.interpolation @ flat
 
 
-def mesh_target(n: int, L: float, split: str = "kuhn", mesh_path: str | Path | None = None) -> MeshTarget:
-    """The mesh for fields on the n^3 grid of [0, L]^3: the structured ``split`` or the mesh file ``mesh_path``.
+def mesh_target(n: int, L: float, mesh: MeshChoice | None = None) -> MeshTarget:
+    """The mesh for fields on the n^3 grid of [0, L]^3, a :class:`fem.mesh.MeshChoice` (default the Kuhn split).
 
     A mesh file must be a tetrahedral mesh of the same cube [0, L]^3 (:meth:`fem.mesh.MeshChoice.build`).
     """
     from fem.interpolation import grid_to_points
     from fem.mesh import MeshChoice, is_grid_mesh
 
-    choice = MeshChoice(file=str(mesh_path)) if mesh_path is not None else MeshChoice(split)
-    mesh = choice.build(n, L)
+    choice = MeshChoice() if mesh is None else mesh
+    built = choice.build(n, L)
     if not choice.is_file:
-        return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), None, f"structured {split} mesh of the {n}^3 grid")
-    P = None if is_grid_mesh(mesh, n, L) else grid_to_points(mesh.p, n, L)
-    what = f"mesh {Path(mesh_path).name} ({mesh.p.shape[1]} nodes, {mesh.t.shape[1]} tetrahedra)"
-    return MeshTarget(mesh.p.T.copy(), mesh.t.T.copy(), P, what)
+        return MeshTarget(built.p.T.copy(), built.t.T.copy(), None, f"structured {choice.split} mesh of the {n}^3 grid")
+    P = None if is_grid_mesh(built, n, L) else grid_to_points(built.p, n, L)
+    what = f"mesh {Path(choice.file).name} ({built.p.shape[1]} nodes, {built.t.shape[1]} tetrahedra)"
+    return MeshTarget(built.p.T.copy(), built.t.T.copy(), P, what)
 
 
 def write_vtu(path: str | Path, target: MeshTarget, fields: dict[str, np.ndarray]) -> None:

@@ -77,11 +77,11 @@ def rollout_series(path: str | Path, trajectory: int = 0, frames: str | None = N
 
 def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = None) -> FieldSeries:
     """The field ``u`` of one trajectory of a dataset (:mod:`pihamno.data.dataset`), shape (S, n, n, n)."""
-    from pihamno.data.dataset import dataset_shape, load_trajectories, read_metadata
+    from pihamno.data import load_trajectories, read_description
 
-    meta = read_metadata(path)
-    trajectory = check_trajectory(trajectory, dataset_shape(path, meta)[0], f"dataset {str(path)!r}")
-    missing = [key for key in ("L", "dt") if key not in meta]
+    data = read_description(path)
+    trajectory = check_trajectory(trajectory, data.trajectories, f"dataset {str(path)!r}")
+    missing = [key for key in ("L", "dt") if getattr(data, key) is None]
     if missing:
         raise InputError(f"dataset {str(path)!r} lacks the attribute(s) {', '.join(missing)}")
     u = load_trajectories(path, [trajectory])  # (1, frames, n, n, n); refuses unwritten trajectories
@@ -90,6 +90,6 @@ def dataset_series(path: str | Path, trajectory: int = 0, frames: str | None = N
                          "expected (frames, n, n, n)")
     chosen = select(frames, u.shape[1], "frame")
     return FieldSeries(
-        fields={"u": u[0, chosen]}, frames=chosen, times=chosen * float(meta["dt"]), L=float(meta["L"]),
+        fields={"u": u[0, chosen]}, frames=chosen, times=chosen * data.dt, L=data.L,
         description=f"dataset trajectory {trajectory}",
     )

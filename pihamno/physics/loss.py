@@ -9,7 +9,7 @@ sampling: the identity for P1 on the grid mesh, so grid samples of a finite-elem
 They differ in what is measured and on which discretisation:
 
 * **strong** -- the *nodal* residual of the scheme on the **data's own discretisation** (``data_mesh``,
-  ``data_element``; the weak's by default, the dataset's with :meth:`PhysicsLoss.from_metadata`)::
+  ``data_element``; the weak's by default, the dataset's with :meth:`PhysicsLoss.for_data`)::
 
       R = M_L^-1 r          (N, B): one value per node, in units of u_t (the PDE's pointwise residual)
       L_strong = tau^2 R^T M R / |Omega|          (M the consistent mass: the L2 norm of the P1/P2 function R)
@@ -19,9 +19,9 @@ They differ in what is measured and on which discretisation:
   (CH, SH) away from an edge) and the mesh's own stencil at the 12 edges and 8 corners; on ``five`` the
   five-split's lumped operator everywhere; on a mesh file or with P2 the mesh's. So it vanishes on the
   solver's frames by construction (the old 7-point finite-difference residual did not at the Kuhn edges
-  and anywhere on ``five``; :mod:`pihamno.physics.finite_difference` keeps it for reference).
+  and anywhere on ``five``; ``tests/finite_difference.py`` keeps it for the tests that compare the two).
 * **weak** (``"assembled"``, default) -- the Galerkin residual tested with the functions of the **loss's
-  chosen mesh and element** (``mesh``/``split``, ``element``; the data's by default), in the discrete dual
+  chosen mesh and element** (``mesh``, ``element``; the data's by default), in the discrete dual
   norm::
 
       L_weak = tau^2 r^T M_L^-1 r / |Omega|          (per sample, then averaged over the batch)
@@ -47,24 +47,17 @@ float32 (or the dtype asked for) with autocast disabled: sparse kernels do not t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 
 from fem.assembly import Element
-from fem.mesh import MeshChoice, Split
+from fem.mesh import MeshChoice
 from fem.schemes import PDEParams, residual
 from fem.torch_bridge import SparseOperator, diagonal_tensor
 from pihamno.choices import WEAK_KINDS, WeakKind  # noqa: F401 - re-exported
+from pihamno.data.description import DataDescription
 from pihamno.errors import InputError
 from pihamno.physics.discretisation import Discretisation
 from pihamno.physics.element_local import element_matrices, scheme_terms
-
-
-def _mesh_choice(mesh, split) -> MeshChoice:
-    if mesh is None:
-        return MeshChoice(split=split)
-    return mesh if isinstance(mesh, MeshChoice) else MeshChoice(file=mesh)
 
 
 class PhysicsLoss:
@@ -74,21 +67,19 @@ class PhysicsLoss:
     ----------
     params : PDE and scheme parameters; the loss uses one step per frame (``params.frame_level()``).
     n : nodes per side of the grid the fields live on.
-    mesh : the mesh of the weak form, a :class:`fem.mesh.MeshChoice` (structured split or mesh file, its
-        cube side checked against L), or the path of a tetrahedral mesh file of the cube [0, L]^3 (meshio).
-    split : structured mesh for the weak form (``"kuhn"`` or ``"five"``) when ``mesh`` is None (default kuhn).
+    mesh : the mesh of the weak form, a :class:`fem.mesh.MeshChoice` (a structured split of the n^3 grid, or a
+        tetrahedral mesh file of the cube [0, L]^3, its side checked against L); default the Kuhn split.
     element : ``"P1"`` or ``"P2"`` test functions of the weak form (P2 on a split: the vertex grid at odd n,
         :func:`fem.mesh.structured_vertices`).
     weak : ``"assembled"`` (consistent, default) or ``"element_local"`` (the paper's, inconsistent).
     data_mesh, data_element : the discretisation the data were made on, where the strong residual is taken;
-        default: the weak form's ``mesh`` and ``element`` (:meth:`from_metadata` passes the dataset's).
+        default: the weak form's ``mesh`` and ``element`` (:meth:`for_data` passes the dataset's).
     device, dtype : where the sparse products run (default: CUDA when present; float32).
     """
 
-    def __init__(self, params: PDEParams, n: int, *, split: Split | None = None,
-                 mesh: MeshChoice | str | Path | None = None, element: Element = "P1",
+    def __init__(self, params: PDEParams, n: int, *, mesh: MeshChoice | None = None, element: Element = "P1",
                  weak: WeakKind = "assembled", device=None, dtype: torch.dtype = torch.float32,
-                 data_mesh: MeshChoice | str | Path | None = None, data_element: Element | None = None):
+                 data_mesh: MeshChoice | None = None, data_element: Element | None = None):
         if weak not in WEAK_KINDS:
             raise InputError(f"unknown weak residual {weak!r}; expected one of {', '.join(WEAK_KINDS)}")
         from pihamno.device import resolve_device
@@ -100,11 +91,11 @@ class PhysicsLoss:
         self.volume = self.L**3
 
         # weak form: the scheme on the chosen mesh and element
-        self.mesh = _mesh_choice(mesh, split)
+        self.mesh = MeshChoice() if mesh is None else mesh
         self.weak_disc = Discretisation(self.mesh, element, self.n, self.L, device=device, dtype=dtype)
         self.fem, self.ops = self.weak_disc.fem, self.weak_disc.ops
         # strong form: the nodal residual on the data's own discretisation (shared when it is the same)
-        data_mesh = self.mesh if data_mesh is None else _mesh_choice(data_mesh, None)
+        data_mesh = self.mesh if data_mesh is None else data_mesh
         data_element = element if data_element is None else data_element
         if self.weak_disc.same_as(data_mesh, data_element):
             self.data_disc = self.weak_disc
@@ -119,22 +110,15 @@ class PhysicsLoss:
             self.local_mass = diagonal_tensor(m_rows, device, dtype)
 
     @classmethod
-    def from_metadata(cls, meta: dict, n: int | None = None, **kwargs) -> "PhysicsLoss":
-        """From a dataset's metadata (``pihamno.data.dataset.read_metadata``): pde, eps, L, dt, S, mass, and the
-        data's discretisation (``split``/``mesh_file``, ``element``) for the strong residual.
-
-        The weak form's mesh and element are given in ``kwargs`` (``mesh`` / ``split``, ``element``); absent,
-        they are the dataset's own too, on which the weak residual vanishes.
-        """
-        params = PDEParams.from_dict(meta)
-        n = int(meta["n"]) if n is None else n
-        own_mesh, own_element = MeshChoice.from_attrs(meta), str(meta.get("element") or "P1")
-        kwargs.setdefault("data_mesh", own_mesh)
-        kwargs.setdefault("data_element", own_element)
-        if kwargs.get("mesh") is None and kwargs.get("split") is None:
-            kwargs["mesh"] = own_mesh
-        kwargs.setdefault("element", own_element)
-        return cls(params, n, **kwargs)
+    def for_data(cls, data: DataDescription, n: int | None = None, *, mesh: MeshChoice | None = None,
+                 element: Element | None = None, **kwargs) -> "PhysicsLoss":
+        """The loss of a dataset (:class:`pihamno.data.DataDescription`): its PDE parameters, its own
+        discretisation for the strong residual, and for the weak form ``mesh`` / ``element`` when given, else
+        the data's own too, on which the weak residual vanishes (:meth:`DataDescription.loss_discretisation`).
+        ``n`` defaults to the data's; ``kwargs`` go to the constructor (``weak``, ``device``, ``dtype``)."""
+        weak_mesh, weak_element = data.loss_discretisation(mesh, element)
+        return cls(data.params, data.n if n is None else n, mesh=weak_mesh, element=weak_element,
+                   data_mesh=data.mesh, data_element=data.element, **kwargs)
 
     def _check(self, u: torch.Tensor, name: str) -> torch.Tensor:
         n = self.n
@@ -195,18 +179,3 @@ class PhysicsLoss:
         strong = "" if self.data_disc is self.weak_disc else f", strong on {self.data_disc.describe()}"
         return (f"PhysicsLoss(pde={p.pde}, eps={p.eps:g}, dt={p.dt:g}, n={self.n}, weak={self.weak_kind}, "
                 f"{self.mesh.describe()}, element={self.fem.element}, dofs={self.fem.ndofs}{strong}, device={self.device})")
-
-
-def combine_losses(data: torch.Tensor, physics: dict[str, torch.Tensor] | None, lam: float,
-                   w_strong: float = 1.0, w_weak: float = 1.0) -> torch.Tensor:
-    """``(1 - lam) L_data + lam (w_strong L_strong + w_weak L_weak)`` (docs/design.md section 5.5).
-
-    ``lam = 0`` is HAMNO (``physics`` may be None), ``0.25`` the paper's hybrid PI-HAMNO, ``1`` pure physics.
-    """
-    if not 0.0 <= lam <= 1.0:
-        raise InputError(f"lambda must lie in [0, 1], got {lam}")
-    if lam == 0.0:
-        return data
-    if physics is None:
-        raise InputError("lambda > 0 needs the physics losses")
-    return (1.0 - lam) * data + lam * (w_strong * physics["strong"] + w_weak * physics["weak"])

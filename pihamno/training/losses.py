@@ -7,7 +7,7 @@
   ``"rel_l2"`` mean over the batch of ||pred - true||_2 / ||true||_2 (grid sums).
 * ``L_strong``, ``L_weak`` come from a physics object called as ``phys(u_prev, u_next)`` on pairs of
   consecutive frames, (P, n, n, n) each, returning ``{"strong": scalar, "weak": scalar}`` (batch means;
-  :class:`pihamno.physics.PhysicsLoss`, built by :func:`pihamno.config.build_physics`). By default the pairs
+  :class:`pihamno.physics.PhysicsLoss`, built by :func:`pihamno.config.build.build_physics`). By default the pairs
   are (last input frame, prediction); the trainer may pass more (unrolled steps, unlabeled inputs), all
   averaged into the two terms. With ``lam = 0`` no physics object is built and none is evaluated.
 * **Balance** (``balance``, a :class:`~pihamno.training.balance.LossBalance`): ``Lhat_i = L_i / s_i`` with
@@ -103,7 +103,7 @@ class Objective:
         phys = self.physics(prev.float(), nxt.float())
         raw = {"data": data, "strong": phys["strong"], "weak": phys["weak"]}
         lam, w = self.lam, {"data": 1.0, "strong": self.w_strong, "weak": self.w_weak}
-        if self.balance is None:  # the raw objective, as pihamno.physics.combine_losses writes it
+        if self.balance is None:  # the raw objective
             coef = {"data": 1.0 - lam, "strong": lam * self.w_strong, "weak": lam * self.w_weak}
             data_part = (1.0 - lam) * data
             physics_part = lam * (self.w_strong * phys["strong"] + self.w_weak * phys["weak"])

@@ -84,7 +84,7 @@ def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1) -> Split
     d = cfg.data
     data = load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames, rank_slice=(rank, world))
     if d.unlabeled is not None:
-        data.pool = load_pool(d.unlabeled, data.meta, d.T_in)
+        data.pool = load_pool(d.unlabeled, data.description, d.T_in)
     return data
 
 
@@ -148,10 +148,10 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
         if any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
             raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
     processor = (FieldProcessor.from_state(state["processor"]) if state is not None
-                 else FieldProcessor.fit(cfg.data.normalize, data.train).with_constraint(mass_constraint(cfg, data.meta)))
+                 else FieldProcessor.fit(cfg.data.normalize, data.train).with_constraint(mass_constraint(cfg, data.description)))
     model = build_model_for(cfg) if model is None else model
     if physics is None:
-        physics = build_physics(cfg, data.meta, int(data.train.shape[-1]), env.device)
+        physics = build_physics(cfg, data.description, int(data.train.shape[-1]), env.device)
     o = cfg.optim
     model = model.to(env.device)
     opt, sched = build_optimizer(model, o.lr, o.weight_decay, o.epochs * o.steps_per_epoch, o.warmup_steps,

@@ -136,7 +136,7 @@ class Trainer:
     Parameters
     ----------
     model : the network ``(B, T_in, n, n, n) -> (B, 1, n, n, n)`` (a registered model, so checkpoints rebuild it).
-    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, metadata
+    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, the data's description
         (and the unlabeled pool, used when ``loop.pool_batch > 0``).
     objective : :class:`~pihamno.training.losses.Objective` -- ``terms(u_prev, pred, true, pairs)`` (its data and
         physics parts, raw terms and shares) and the balance's ``state_dict`` / ``load_state_dict``.
@@ -167,7 +167,7 @@ class Trainer:
             if on and not cuda:
                 self._warn(f"[run] {flag} = true acts on CUDA only; running without it on {self.device}")
         self.loop, self.record, self._out = loop, dict(record or {}), Path(out)
-        self.meta, self.split = data.meta, data.indices
+        self.description, self.split = data.description, data.indices
         self.n = int(data.train.shape[-1])
         self.span = loop.span
         self.sampler = WindowSampler(data.train.shape[0], data.train.shape[1], self.span, seed=loop.seed)
@@ -229,7 +229,7 @@ class Trainer:
     def weights(self) -> torch.Tensor:
         """Lumped-mass quadrature weights (n, n, n) used by the validation metric."""
         if self._weights is None:
-            self._weights = grid_weights(self.n, float(self.meta.get("L", 1.0))).to(self.device)
+            self._weights = grid_weights(self.n, self.description.L or 1.0).to(self.device)
         return self._weights
 
     # ------------------------------------------------------------------ one step
@@ -425,7 +425,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> None:
         record = dict(self.record)
-        data = {**record.pop("data", {}), "meta": ckpt.plain(self.meta)}
+        data = {**record.pop("data", {}), "meta": ckpt.plain(dict(self.description.attrs))}
         state = dict(
             record, epoch=self.epoch, step=self.step,
             optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from pihamno.errors import InputError
+
+if TYPE_CHECKING:
+    from pihamno.data import DataDescription
 
 
 def split_trajectories(n_total: int, n_train: int, n_val: int, n_test: int, seed: int) -> dict[str, np.ndarray]:
@@ -93,14 +97,15 @@ class SplitData:
     """Trajectories of one run: ``train`` capped to the first ``train_frames`` frames, ``val`` whole.
 
     ``train``: (N_train, F_cap, n, n, n) float32; ``val``: (N_val, F, n, n, n) (empty when N_val = 0);
-    ``indices``: the split of :func:`split_trajectories`; ``meta``: the dataset attributes; ``pool``: the
+    ``indices``: the split of :func:`split_trajectories`; ``description``: the dataset's
+    :class:`~pihamno.data.DataDescription`; ``pool``: the
     unlabeled inputs (N_pool, F_pool, n, n, n) of :func:`load_pool`, or None.
     """
 
     train: torch.Tensor
     val: torch.Tensor
     indices: dict
-    meta: dict
+    description: DataDescription
     pool: torch.Tensor | None = None
 
 
@@ -108,39 +113,37 @@ class SplitData:
 POOL_MUST_MATCH = ("pde", "eps", "L", "dt", "S", "mass", "scheme", "n", "split", "mesh_hash", "element")
 
 
-def load_pool(path: str, meta: dict, T_in: int) -> torch.Tensor:
+def load_pool(path: str, data: DataDescription, T_in: int) -> torch.Tensor:
     """All trajectories of the unlabeled pool ``path`` as (N_pool, F_pool, n, n, n) float32, checked against
-    the labeled data's attributes ``meta`` (:data:`POOL_MUST_MATCH`) and ``F_pool >= T_in``."""
-    from pihamno.data import dataset_shape, load_trajectories, read_metadata
+    the labeled data's attributes (:data:`POOL_MUST_MATCH`) and ``F_pool >= T_in``."""
+    from pihamno.data import load_trajectories, read_description
 
-    pool_meta = read_metadata(path)
-    differ = [k for k in POOL_MUST_MATCH if k in meta and pool_meta.get(k) != meta.get(k)]
+    pool = read_description(path)
+    differ = [k for k in POOL_MUST_MATCH if k in data.attrs and pool.attrs.get(k) != data.attrs[k]]
     if differ:
         k = differ[0]
         raise InputError(f"[data] unlabeled {path!r} was made with other settings than the labeled data "
-                         f"({k} = {pool_meta.get(k)!r}, expected {meta.get(k)!r}); the pool must share the PDE, "
+                         f"({k} = {pool.attrs.get(k)!r}, expected {data.attrs[k]!r}); the pool must share the PDE, "
                          "its parameters and the grid")
-    _, frames = dataset_shape(path, pool_meta)
-    if frames < T_in:
-        raise InputError(f"[data] unlabeled {path!r} has {frames} frames per trajectory; the model needs T_in = "
+    if pool.frames < T_in:
+        raise InputError(f"[data] unlabeled {path!r} has {pool.frames} frames per trajectory; the model needs T_in = "
                          f"{T_in} input frames (generate it with --frames {T_in})")
     return torch.from_numpy(np.ascontiguousarray(load_trajectories(path)))
 
 
 def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int,
                train_frames: int | None, rank_slice: tuple[int, int] = (0, 1)) -> SplitData:
-    """Read the dataset's metadata and the train/val trajectories (the test ones stay on disk).
+    """Read the dataset's description and the train/val trajectories (the test ones stay on disk).
 
     ``rank_slice = (rank, world)`` keeps only this rank's share of the validation trajectories (DDP).
     """
-    from pihamno.data import dataset_shape, load_trajectories, read_metadata
+    from pihamno.data import load_trajectories, read_description
 
     if not path:
         raise InputError("no dataset given: set [data] path in the config or pass --data FILE")
-    meta = read_metadata(path)
-    n_total, n_frames = dataset_shape(path, meta)
-    idx = split_trajectories(n_total, n_train, n_val, n_test, split_seed)
-    cap = n_frames if train_frames is None else min(int(train_frames), n_frames)
+    description = read_description(path)
+    idx = split_trajectories(description.trajectories, n_train, n_val, n_test, split_seed)
+    cap = description.frames if train_frames is None else min(int(train_frames), description.frames)
     train = torch.from_numpy(np.ascontiguousarray(load_trajectories(path, idx["train"])[:, :cap]))
     rank, world = rank_slice
     val_idx = idx["val"][rank::world]
@@ -148,7 +151,7 @@ def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int
         val = torch.from_numpy(load_trajectories(path, val_idx))
     else:
         val = torch.empty((0,) + tuple(train.shape[1:]), dtype=train.dtype)
-    return SplitData(train=train, val=val, indices=idx, meta=meta)
+    return SplitData(train=train, val=val, indices=idx, description=description)
 
 
 def even_batches(total: int, cap: int) -> list[tuple[int, int]]:

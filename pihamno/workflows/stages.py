@@ -81,7 +81,7 @@ def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False
     """One model's run folder: train to ``optim.epochs`` (continuing ``last.pt``, reusing a finished run).
     Returns the checkpoint to evaluate: ``best.pt`` (validation) when there is one, else ``last.pt``."""
     from pihamno.config import describe_physics
-    from pihamno.data import read_metadata
+    from pihamno.data import read_description
     from pihamno.errors import TrainingDiverged
     from pihamno.training import train
 
@@ -99,7 +99,7 @@ def train_model(cfg, label: str, *, overwrite: bool = False, quiet: bool = False
     log.info(f"  {label}: {m.name} {m.options}, {o.epochs} epochs x {o.steps_per_epoch} steps, batch {o.batch_size}, "
              f"lr {o.lr:g}, on {d.n_train - d.n_val} training trajectories (n_train = {d.n_train}, of which "
              f"{d.n_val} validate and select best.pt) -> {result.out}")
-    log.info(f"  {label}: {describe_physics(cfg, read_metadata(d.path))}")
+    log.info(f"  {label}: {describe_physics(cfg, read_description(d.path))}")
     loss = result.last.get("loss")
     done = f"{result.epoch} epochs / {result.step} steps" + (f", last epoch's loss {loss:.4g}" if loss is not None else "")
     score = (f"best validation rel-L2 {best['score']:.4g} (epoch {best['epoch']})" if best["epoch"] > 0
@@ -129,12 +129,13 @@ def evaluate(checkpoint: Path, data: Path, out: Path, *, device: str = "auto", o
 def export(rollout: Path, out: Path, *, mesh: str | None = None, overwrite: bool = False,
            quiet: bool = False) -> list[Path]:
     """``vtk/``: trajectory 0 of ``rollout`` as a ParaView series (on the ``mesh`` file if one is given)."""
+    from fem.mesh import MeshChoice
     from pihamno.export import export_series, mesh_target, rollout_series
 
     pvd = out / "rollout.pvd"
     if not (_newer(pvd, rollout) and not overwrite):
         series = rollout_series(rollout, 0)
-        target = mesh_target(series.n, series.L, mesh_path=mesh) if mesh else None
+        target = mesh_target(series.n, series.L, MeshChoice(file=mesh)) if mesh else None
         export_series(series, out, target=target, overwrite=True, progress=not quiet)
         log.info(f"  wrote {len(series.frames)} frames of {series.description} -> {pvd} (open it in ParaView)")
     else:

@@ -1,10 +1,10 @@
-"""Finite-difference operators on the node grid, shaped like the FEM operators the schemes use.
+"""Test helper: finite-difference operators on the node grid, shaped like the FEM operators the schemes use.
 
 These were the strong loss before the consistency contract (docs/design.md section 5.3); the strong loss is
 now the nodal residual ``M_L^-1 r`` of the data's own discretisation, which equals the finite-difference
 residual below at interior and face nodes of the Kuhn grid and differs at its edges (where this one does
-not vanish on the solver's frames) and everywhere on ``five``. Kept as a reference (tests compare the two)
-and for users who want the plain stencil.
+not vanish on the solver's frames) and everywhere on ``five``. Kept as a reference: tests compare the two
+(``tests/test_physics.py``) and check the stencil's order.
 
 :func:`fem.schemes.residual` is written with ``ops.M @ X``, ``ops.K @ X``, ``ops.lumped * X`` and
 ``X / ops.lumped`` only. Substituting
