@@ -44,9 +44,10 @@ import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
 
 from fem.assembly import assemble, clear_cache  # noqa: E402
+from fem.grid import grid_eigenvalues  # noqa: E402
 from fem.mesh import cube_mesh  # noqa: E402
 from fem.schemes import explicit_residual, preset  # noqa: E402
-from fem.solvers import Stepper, grid_eigenvalues, simulate  # noqa: E402
+from fem.solvers import Stepper, simulate  # noqa: E402
 from pihamno.data.initial_conditions import default_family, resolve_params, sample, trajectory_rng  # noqa: E402
 
 #: the spectral form of the built-in schemes: g^ = a(lam) u^ + b(lam) f(u)^ (lumped mass = the trapezoid weights)

@@ -59,6 +59,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from fem.cube_symmetry import BlockFactors, factor_blocks, solve_blocks
+from fem.grid import grid_eigenvalues, trapezoid_weights
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +321,6 @@ def edge_correction(params, ops, n: int, L: float) -> EdgeCorrection | None:
     """The exact solve of the step matrix of ``params`` on P1 grid operators ``ops`` (n^3 nodes, side L), or None
     when it does not apply (module docstring)."""
     from fem.schemes import SchemeOperators, step_operator
-    from fem.solvers import grid_eigenvalues, trapezoid_weights
 
     lam3 = grid_eigenvalues(n, L)
     c = symbol_polynomial(params, 3 * lam3[-1, 0, 0])  # 3 x the largest 1D eigenvalue

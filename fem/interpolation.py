@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from fem.assembly import Operators
 from fem.errors import InputError
+from fem.grid import trapezoid_weights
 from fem.mesh import cube_side, grid_points, is_grid_mesh
 
 
@@ -252,7 +253,6 @@ def samples_to_dofs(ops: Operators, n: int) -> SampleInverse:
 def _least_squares(ops: Operators, n: int, L: float) -> SampleInverse:
     import scipy.linalg
 
-    from fem.solvers import trapezoid_weights  # lazy: fem.solvers imports this module
 
     N = ops.ndofs
 

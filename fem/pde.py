@@ -59,22 +59,35 @@ from __future__ import annotations
 import abc
 import math
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
 from fem.errors import InputError
 
-if TYPE_CHECKING:  # fem.schemes imports this module
-    from fem.schemes import PDEParams
+
+class SchemeNumbers(Protocol):
+    """What a PDE's methods read of their ``params``: the numbers of a :class:`fem.schemes.PDEParams` (which
+    builds and checks them, and knows the PDE by name; this module needs only the numbers, so it imports
+    nothing from the schemes)."""
+
+    eps: float
+    L: float
+    dt: float
+    substeps: int
+    S: float
+    mass: str
+
+    @property
+    def tau(self) -> float: ...
 
 
-def time_mass(params: "PDEParams", ops, X):
+def time_mass(params: SchemeNumbers, ops, X):
     """The mass of the time derivative and of the explicit load applied to X (N, B): ``M_L X`` or ``M X``."""
     return ops.lumped * X if params.mass == "lumped" else ops.M @ X
 
 
-def time_mass_diagonal(params: "PDEParams", fem_ops) -> np.ndarray:
+def time_mass_diagonal(params: SchemeNumbers, fem_ops) -> np.ndarray:
     """``diag(M_t)``, shape (N,), from scipy matrices: the lumped masses or the diagonal of ``M``."""
     return np.asarray(fem_ops.lumped, dtype=float).ravel() if params.mass == "lumped" else fem_ops.M.diagonal()
 
@@ -108,19 +121,19 @@ class PDE(abc.ABC):
     initial_condition: ClassVar[dict] = {}
 
     # ----------------------------------------------------------------------------------- the scheme
-    def nonlinearity(self, params: "PDEParams", u):
+    def nonlinearity(self, params: SchemeNumbers, u):
         """The explicit, nodally interpolated force f(u) (elementwise; zero unless overridden)."""
         return u * 0.0
 
     @abc.abstractmethod
-    def explicit_residual(self, params: "PDEParams", ops, u):
+    def explicit_residual(self, params: SchemeNumbers, ops, u):
         """``g(u) = r(u, u)``, the residual of standing still: (N, B)."""
 
     @abc.abstractmethod
-    def step_operator(self, params: "PDEParams", ops, X):
+    def step_operator(self, params: SchemeNumbers, ops, X):
         """``A X`` with A the symmetric positive definite matrix of one step: (N, B)."""
 
-    def residual_and_next(self, params: "PDEParams", ops, u0, u1, g0):
+    def residual_and_next(self, params: SchemeNumbers, ops, u0, u1, g0):
         """``(r, g1)``: the residual ``r = g(u0) + A (u1 - u0)`` of the step u0 -> u1, given ``g0 = g(u0)``, and
         ``g1 = g(u1)``, the explicit residual of the next step: what the solver needs after each step (its
         check and its next right-hand side). Both are (N, B).
@@ -131,33 +144,33 @@ class PDE(abc.ABC):
         """
         return g0 + self.step_operator(params, ops, u1 - u0), self.explicit_residual(params, ops, u1)
 
-    def step_diagonal(self, params: "PDEParams", fem_ops) -> np.ndarray:
+    def step_diagonal(self, params: SchemeNumbers, fem_ops) -> np.ndarray:
         """``diag(A)``, shape (N,), from scipy matrices ``fem_ops.M``, ``.K``, ``.lumped`` (Jacobi)."""
         raise InputError(f"the {self.title} PDE does not define step_diagonal, which the Jacobi preconditioner needs")
 
-    def symbol(self, params: "PDEParams", lam: np.ndarray) -> np.ndarray:
+    def symbol(self, params: SchemeNumbers, lam: np.ndarray) -> np.ndarray:
         """Eigenvalue of ``M_L^-1 A`` on a mode with ``-Lap phi = lam phi`` (lumped mass; DCT preconditioner)."""
         raise InputError(f"the {self.title} PDE does not define symbol, which the DCT preconditioner needs; use 'jacobi'")
 
-    def scheme_terms(self, params: "PDEParams", ops, u0, u1):
+    def scheme_terms(self, params: SchemeNumbers, ops, u0, u1):
         """``(a, b, c)`` with ``residual(params, ops, u0, u1) == M_t a + K b + M_L c``; (N, B) each, c may be None."""
         raise InputError(f"the {self.title} PDE does not define scheme_terms, which the element-local residual needs")
 
     # ----------------------------------------------------------------------------------- the energy
     @abc.abstractmethod
-    def quadratic(self, params: "PDEParams", ops, U):
+    def quadratic(self, params: SchemeNumbers, ops, U):
         """``Q U``, the symmetric operator of the quadratic part ``u^T Q u / 2`` of E_h: (N, B)."""
 
     @abc.abstractmethod
-    def potential(self, params: "PDEParams", U):
+    def potential(self, params: SchemeNumbers, U):
         """The nodal potential F(u) of ``E_h = u^T Q u / 2 + sum_i m_i F(u_i)`` (elementwise)."""
 
     @abc.abstractmethod
-    def potential_derivative(self, params: "PDEParams", U):
+    def potential_derivative(self, params: SchemeNumbers, U):
         """``F'(u)`` (elementwise), so that ``dE_h/du = Q u + M_L F'(u)``."""
 
     # ----------------------------------------------------------------------------------- stability
-    def stability_bound(self, params: "PDEParams") -> float | None:
+    def stability_bound(self, params: SchemeNumbers) -> float | None:
         """U such that a lumped-mass step with |u0|, |u1| <= U cannot increase E_h (None: no bound proved)."""
         return None
 

@@ -59,6 +59,7 @@ from fem.assembly import Operators
 from fem.choices import PRECONDITIONERS, Preconditioner  # noqa: F401 - re-exported: the choices are owned by fem.choices
 from fem.energy import energy_of_columns
 from fem.errors import InputError
+from fem.grid import grid_eigenvalues, trapezoid_weights
 from fem.interpolation import dofs_to_grid, grid_to_dofs
 from fem.mesh import check_cube_side, grid_size_of
 from fem.schemes import (
@@ -155,24 +156,6 @@ def pcg_with_residual(apply_A, b, x0, precond, weights, rtol, maxiter, where=np.
             rz = rz_new
     rel = wnorm(b - apply_A(x)) / where(bnorm > 0, bnorm, 1.0)
     raise ConvergenceError(f"CG residual drifted above rtol {rtol:.1e} after restarts (relative residual {float(rel.max()):.2e})")
-
-
-def grid_eigenvalues(n: int, L: float) -> np.ndarray:
-    """Eigenvalues ``lambda_i + lambda_j + lambda_k`` (n, n, n) of the 7-point Neumann Laplacian ``-L_h``.
-
-    1D: ``lambda_k = (4/h^2) sin^2(pi k / (2 (n-1)))``, eigenvector ``cos(pi k i / (n-1))`` (DCT-I), h = L/(n-1).
-    """
-    h = L / (n - 1)
-    lam = 4.0 / h**2 * np.sin(np.pi * np.arange(n) / (2 * (n - 1))) ** 2
-    return lam[:, None, None] + lam[None, :, None] + lam[None, None, :]
-
-
-def trapezoid_weights(n: int, L: float) -> np.ndarray:
-    """Lumped mass of the node grid by the trapezoidal rule, ``h^3 w_i w_j w_k`` (w = 1/2 at the ends), (N, 1)."""
-    w = np.ones(n)
-    w[0] = w[-1] = 0.5
-    h = L / (n - 1)
-    return (h**3 * w[:, None, None] * w[None, :, None] * w[None, None, :]).reshape(-1, 1)
 
 
 class DCTPreconditioner:

@@ -101,7 +101,7 @@ def test_probes_match_scikit_fem_and_the_sampling_has_a_least_squares_left_inver
     np.testing.assert_allclose(inv @ (Q @ x), x, atol=1e-11)
     # and a smooth grid field goes to the best mesh function in the grid's norm: its residual is orthogonal to Q
     g = smooth(*grid_points(n, L))
-    from fem.solvers import trapezoid_weights
+    from fem.grid import trapezoid_weights
 
     assert np.abs(Q.T @ (trapezoid_weights(n, L).ravel() * (Q @ (inv @ g) - g))).max() < 1e-12
 

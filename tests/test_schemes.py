@@ -10,6 +10,7 @@ import torch
 
 from fem import InputError, assemble, cube_mesh
 from fem.energy import as_columns, energy_gradient, free_energy, mass
+from fem.grid import grid_eigenvalues, trapezoid_weights
 from fem.schemes import (
     PDEParams,
     SchemeOperators,
@@ -24,7 +25,7 @@ from fem.schemes import (
     symbol,
 )
 from fem.schemes_torch import TorchSchemeOperators
-from fem.solvers import Stepper, grid_eigenvalues, trapezoid_weights
+from fem.solvers import Stepper
 
 PDES = ["ac", "ch", "sh"]
 MASSES = ["lumped", "consistent"]
