@@ -108,13 +108,13 @@ def test_lambda_zero_measures_nothing_and_logs_no_physics(tmp_path):
     assert "grad_share" not in out and float(out["share_physics"]) == 0.0
 
 
-def test_resume_is_exact_with_balance_unroll_and_pool(tmp_path, monkeypatch):
-    """The running means, the pool's sampler and the unrolled steps continue bit for bit after a kill."""
+def test_resume_is_exact_with_balance_unroll_and_unlabeled_inputs(tmp_path, monkeypatch):
+    """The running means, the unlabeled windows' sampler and the unrolled steps continue bit for bit after a kill."""
     from pihamno.training.trainer import Trainer
 
     data = write_dataset(tmp_path / "d.h5", decay_data())
-    pool = write_dataset(tmp_path / "pool.h5", decay_data(n_traj=5, frames=5, seed=7))
-    over = {"optim.epochs": 4, "physics.lam": 0.5, "physics.unroll": 1, "data.unlabeled": f'"{pool}"',
+    unlabeled = write_dataset(tmp_path / "pool.h5", decay_data(n_traj=5, frames=5, seed=7))
+    over = {"optim.epochs": 4, "physics.lam": 0.5, "physics.unroll": 1, "data.unlabeled": f'"{unlabeled}"',
             "physics.unlabeled_batch": 2, "run.log_every": 2}
     full = make_trainer(make_config(tmp_path / "a", data, **over), physics=StubPhysics())
     full.fit()
@@ -131,7 +131,7 @@ def test_resume_is_exact_with_balance_unroll_and_pool(tmp_path, monkeypatch):
         make_trainer(cfg, physics=StubPhysics()).fit()
     monkeypatch.setattr(Trainer, "_save", real_save)
     state = torch.load(tmp_path / "b" / "run" / "last.pt", weights_only=True)
-    assert int(state["balance"]["steps"]) == 8 and "pool" in state["rng"]
+    assert int(state["balance"]["steps"]) == 8 and "unlabeled" in state["rng"]
     resumed = make_trainer(cfg, resume=tmp_path / "b" / "run" / "last.pt", physics=StubPhysics())
     resumed.fit()
     for k, v in full.model.state_dict().items():
@@ -141,6 +141,14 @@ def test_resume_is_exact_with_balance_unroll_and_pool(tmp_path, monkeypatch):
         a, b = (list(csv.DictReader(open(tmp_path / x / "run" / name))) for x in ("a", "b"))
         assert [{k: v for k, v in r.items() if k != "seconds"} for r in a] == \
                [{k: v for k, v in r.items() if k != "seconds"} for r in b]
+    # a checkpoint written before the code took the config's word (the unlabeled sampler under rng["pool"])
+    # continues the same
+    legacy = dict(state, rng={**{k: v for k, v in state["rng"].items() if k != "unlabeled"}, "pool": state["rng"]["unlabeled"]})
+    torch.save(legacy, tmp_path / "legacy.pt")
+    again = make_trainer(cfg.updated(run={"out": str(tmp_path / "d")}), resume=tmp_path / "legacy.pt", physics=StubPhysics())
+    again.fit()
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, again.model.state_dict()[k]), k
     # a checkpoint trained without the balance cannot be continued with it ...
     del state["balance"]
     torch.save(state, tmp_path / "old.pt")
@@ -148,7 +156,7 @@ def test_resume_is_exact_with_balance_unroll_and_pool(tmp_path, monkeypatch):
         make_trainer(cfg, resume=tmp_path / "old.pt", physics=StubPhysics())
     # ... and one written before the balance existed reads as what it was, the raw objective
     from pihamno.config import from_dict
-    from pihamno.training.checkpoint import load_training_checkpoint
+    from pihamno.training.run_state import load_training_checkpoint
 
     del state["config"]["physics"]["balance"], state["config"]["physics"]["balance_beta"]
     torch.save(state, tmp_path / "older.pt")
@@ -165,7 +173,7 @@ def test_new_keys_are_checked():
     base = '[data]\npath = "d.h5"\n'
     for text, msg in ((base + "[physics]\nunroll = 2", r"\[physics\] unroll acts through the physics loss"),
                       (base + 'unlabeled = "p.h5"', r"\[data\] unlabeled acts through the physics loss"),
-                      (base + "[physics]\nlam = 0.5\nunlabeled_batch = 2", "there is no pool"),
+                      (base + "[physics]\nlam = 0.5\nunlabeled_batch = 2", "not set"),
                       (base + "[physics]\nbalance = \"gradnorm\"", "not allowed; expected one of running_mean, physics, none"),
                       (base + "[physics]\nbalance_beta = 1.0", r"balance_beta must be < 1"),
                       (base + "[physics]\nunroll = 1.5", r"unroll"),

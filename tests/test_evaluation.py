@@ -85,7 +85,7 @@ def test_rel_l2_weights_and_summary():
 def test_parse_trajectories():
     assert parse_trajectories("all", 3).tolist() == [0, 1, 2]
     assert parse_trajectories("4, 0:3,1", 5).tolist() == [0, 1, 2, 4]
-    assert parse_trajectories("test", 9, [7, 3]).tolist() == [3, 7]
+    assert parse_trajectories("test", 9, {"test": [7, 3]}).tolist() == [3, 7]
     with pytest.raises(InputError, match="trajectory 5 does not exist: there are 5 trajectories"):
         parse_trajectories("5", 5)
     with pytest.raises(InputError, match="'first' is not an integer"):

@@ -89,8 +89,8 @@ def make_config(tmp_path, data, **over):
 
 def make_trainer(cfg, model=None, resume=None, quiet=True, **kw):
     """The trainer :func:`pihamno.training.train` would run (continuing the checkpoint ``resume``), config.toml written."""
-    from pihamno.training.checkpoint import load_training_checkpoint
     from pihamno.training.run import build_trainer, write_run_config
+    from pihamno.training.run_state import load_training_checkpoint
 
     torch.manual_seed(cfg.run.seed)
     state = load_training_checkpoint(resume) if resume is not None else None
@@ -121,8 +121,8 @@ def test_windows_stay_in_training_trajectories_and_frame_cap(tmp_path):
     cfg = make_config(tmp_path, data, **{"data.n_train": 6, "data.n_val": 2, "data.n_test": 3,
                                          "data.train_frames": 9, "run.pushforward": 1})
     tr = make_trainer(cfg)
-    train_ids = set(tr.split["train"].tolist())
-    assert not train_ids & set(tr.split["val"].tolist()) and not train_ids & set(tr.split["test"].tolist())
+    train_ids = set(tr.subsets["train"].tolist())
+    assert not train_ids & set(tr.subsets["val"].tolist()) and not train_ids & set(tr.subsets["test"].tolist())
     seen = set()
     for _ in range(200):
         traj, start = tr.sampler.draw(8)

@@ -1,8 +1,9 @@
-"""Physics where labels do not reach: the unrolled physics term and the unlabeled pool.
+"""Physics where labels do not reach: the unrolled physics term and the unlabeled inputs
+([data] unlabeled).
 
 The stand-ins of test_training (decay data u_{f+1} = A u_f, the linear model, ``StubPhysics`` whose residual
 is u_next - A u_prev) make exactness checkable: an exact model has zero physics on every unrolled pair.
-The pool's training test uses real Allen-Cahn data (n = 8) and the real :class:`pihamno.physics.PhysicsLoss`.
+The unlabeled inputs' training test uses real Allen-Cahn data (n = 8) and the real :class:`pihamno.physics.PhysicsLoss`.
 """
 
 import numpy as np
@@ -83,42 +84,42 @@ def test_gradients_flow_through_the_unroll_only_when_asked(tmp_path):
     assert not torch.allclose(grads["true"], grads["false"])
 
 
-def test_pool_windows_are_scored_with_physics_only(tmp_path):
+def test_unlabeled_windows_are_scored_with_physics_only(tmp_path):
     data = write_dataset(tmp_path / "d.h5", decay_data())
-    pool = write_dataset(tmp_path / "pool.h5", 3.0 * decay_data(n_traj=4, frames=T_IN, seed=5))
+    unlabeled = write_dataset(tmp_path / "pool.h5", 3.0 * decay_data(n_traj=4, frames=T_IN, seed=5))
     win = _window()
-    pool_win = torch.from_numpy(decay_data(n_traj=3, frames=T_IN, seed=5)).float()
+    unlabeled_win = torch.from_numpy(decay_data(n_traj=3, frames=T_IN, seed=5)).float()
     model = _linear_step(0.8)
-    over = {"physics.lam": 0.5, "data.unlabeled": f'"{pool}"', "physics.unlabeled_batch": 3, "physics.unroll": 1}
+    over = {"physics.lam": 0.5, "data.unlabeled": f'"{unlabeled}"', "physics.unlabeled_batch": 3, "physics.unroll": 1}
     phys = RecordingPhysics()
     tr = make_trainer(make_config(tmp_path, data, **over), model=model, physics=phys)
-    assert tr.loop.pool_batch == 3 and tuple(tr.pool_trajs.shape) == (4, T_IN, 6, 6, 6)
-    _, with_pool = tr.loss_on(win, pool_win)
+    assert tr.loop.unlabeled_batch == 3 and tuple(tr.unlabeled_trajs.shape) == (4, T_IN, 6, 6, 6)
+    _, with_unlabeled = tr.loss_on(win, unlabeled_win)
     _, without = tr.loss_on(win)
-    assert phys.pairs == [(2 + 3) * 2, 2 * 2]  # (labeled + pool windows) x (scored + unrolled step)
-    assert torch.equal(with_pool["data"], without["data"])  # the pool has no labels: the data term ignores it
-    assert not torch.equal(with_pool["strong"], without["strong"])
-    drawn = tr._draw_pool()
+    assert phys.pairs == [(2 + 3) * 2, 2 * 2]  # (labeled + unlabeled windows) x (scored + unrolled step)
+    assert torch.equal(with_unlabeled["data"], without["data"])  # no labels there: the data term ignores them
+    assert not torch.equal(with_unlabeled["strong"], without["strong"])
+    drawn = tr._draw_unlabeled()
     assert tuple(drawn.shape) == (3, T_IN, 6, 6, 6)
     assert {round(float(v) / 3.0, 4) for v in drawn[:, 0, 0, 0, 0]} <= \
            {round(float(v), 4) for v in decay_data(n_traj=4, frames=T_IN, seed=5)[:, 0, 0, 0, 0]}
 
 
-def test_pool_must_match_the_labeled_data(tmp_path):
+def test_unlabeled_data_must_match_the_labeled_data(tmp_path):
     data = write_dataset(tmp_path / "d.h5", decay_data())
     for name, u, attrs, msg in (("eps.h5", decay_data(frames=T_IN), {"eps": 0.2}, r"eps = 0.2, expected 0.1"),
                                 ("short.h5", decay_data(frames=3), {}, r"has 3 frames .* T_in = 5 .*--frames 5"),
                                 ("grid.h5", decay_data(frames=T_IN, n=8), {}, r"n = 8, expected 6")):
-        pool = write_dataset(tmp_path / name, u, **attrs)
+        unlabeled = write_dataset(tmp_path / name, u, **attrs)
         with pytest.raises(InputError, match=msg):
-            make_trainer(make_config(tmp_path, data, **{"physics.lam": 0.5, "data.unlabeled": f'"{pool}"'}),
+            make_trainer(make_config(tmp_path, data, **{"physics.lam": 0.5, "data.unlabeled": f'"{unlabeled}"'}),
                          physics=StubPhysics())
 
 
 @pytest.mark.slow
-def test_physics_only_training_on_a_pool_reduces_its_residual(tmp_path):
-    """lam = 1 with a pool of Allen-Cahn inputs (frames = T_in: the initial condition and T_in - 1 solver steps,
-    no full run) and the real physics loss: the residual of the model's steps from the pool's inputs falls."""
+def test_physics_only_training_on_unlabeled_inputs_reduces_their_residual(tmp_path):
+    """lam = 1 with unlabeled Allen-Cahn inputs (frames = T_in: the initial condition and T_in - 1 solver steps,
+    no full run) and the real physics loss: the residual of the model's steps from the unlabeled inputs falls."""
     from fem.schemes import preset
     from pihamno.data import DatasetSpec, generate
     from pihamno.physics import PhysicsLoss
@@ -126,15 +127,15 @@ def test_physics_only_training_on_a_pool_reduces_its_residual(tmp_path):
 
     labeled = generate(DatasetSpec(params=preset("ac"), n=8, frames=8, trajectories=4, seed=1), tmp_path / "ac.h5",
                        progress=False)
-    pool = generate(DatasetSpec(params=preset("ac"), n=8, frames=T_IN, trajectories=6, seed=2), tmp_path / "pool.h5",
+    unlabeled = generate(DatasetSpec(params=preset("ac"), n=8, frames=T_IN, trajectories=6, seed=2), tmp_path / "pool.h5",
                     progress=False)
     torch.manual_seed(0)
     model = LinearStep()
-    over = {"data.n_train": 2, "data.n_val": 0, "data.n_test": 1, "physics.lam": 1.0, "data.unlabeled": f'"{pool}"',
+    over = {"data.n_train": 2, "data.n_val": 0, "data.n_test": 1, "physics.lam": 1.0, "data.unlabeled": f'"{unlabeled}"',
             "physics.unlabeled_batch": 4, "optim.epochs": 4, "optim.steps_per_epoch": 25, "optim.lr": 1e-2}
     tr = make_trainer(make_config(tmp_path, labeled, **over), model=model)
     assert isinstance(tr.objective.physics, PhysicsLoss)
-    inputs = tr.pool_trajs[:, :T_IN]
+    inputs = tr.unlabeled_trajs[:, :T_IN]
 
     def residual():
         with torch.no_grad():

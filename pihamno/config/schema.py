@@ -15,8 +15,8 @@ A run is described by five sections (every key optional except ``data.path``; de
                                 # mesh): exact mass conservation in training and every rollout; PDEs that
                                 # conserve mass only (CH), refused for the others
     on_device = true            # keep the training trajectories on the device (else on the host)
-    unlabeled = "data/pool.h5"  # optional pool of unlabeled inputs (a dataset with frames >= T_in, e.g. made
-                                # with --frames T_in): scored with physics only (absent: no pool)
+    unlabeled = "data/u0.h5"    # optional unlabeled inputs (a dataset with frames >= T_in, e.g. made with
+                                # --frames T_in): scored with physics only (absent: none)
 
     [model]                     # name + the model's keyword arguments (pihamno.models.build_model)
     name = "hamno"
@@ -44,7 +44,7 @@ A run is described by five sections (every key optional except ``data.path``; de
     balance_beta = 0.9          # decay of the running means (memory about 1 / (1 - beta) = 10 steps)
     unroll = 0                  # physics also on k more steps of the model's own rollout (no labels needed)
     unroll_detach = true        # each unrolled step from a detached input (false: backprop through the unroll)
-    unlabeled_batch = 4         # pool windows per step (absent: optim.batch_size); needs [data] unlabeled
+    unlabeled_batch = 4         # unlabeled windows per step (absent: optim.batch_size); needs [data] unlabeled
     weak = "assembled"          # "assembled" | "element_local" (the paper's, for comparison)
     split = "kuhn"              # structured split "kuhn" | "five"      } absent: the dataset's own
     mesh = "meshes/x.msh"       # or a tetrahedral mesh file of the cube } discretisation (its split or
@@ -214,7 +214,7 @@ class TrainConfig(BaseModel):
                 if on:
                     raise ValueError(f"{key} acts through the physics loss and needs [physics] lam > 0, got lam = 0")
         elif p.unlabeled_batch is not None and d.unlabeled is None:
-            raise ValueError("[physics] unlabeled_batch is set but there is no pool: set [data] unlabeled = FILE")
+            raise ValueError("[physics] unlabeled_batch is set but [data] unlabeled is not set: set [data] unlabeled = FILE")
         t_model = self.model.options.get("T_in", d.T_in)
         if t_model != d.T_in:
             raise ValueError(f"[model] T_in = {t_model!r} differs from [data] T_in = {d.T_in}; set [data] T_in only")

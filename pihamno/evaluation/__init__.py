@@ -4,7 +4,8 @@
   :func:`evaluate_checkpoint` (a checkpoint scored on the data and trajectories its run record allows);
 * :mod:`.evaluate` -- :func:`evaluate_model` (rollouts, one-step predictions, the report files);
 * :mod:`.report`, :mod:`.statistics` -- ``metrics.json`` / ``per_frame.csv`` and statistics over trajectories;
-* :mod:`.curves` -- free energy and mass of the predicted and reference frames;
+* :mod:`.energy_mass` -- free energy and mass of the predicted and reference frames (drawn by
+  :mod:`pihamno.rendering.curves`);
 * :mod:`.rollout_io` -- the rollout file (``rollout.h5``) that export and rendering read;
 * :mod:`.aggregate` -- mean and spread of several evaluations (seeds).
 

@@ -35,42 +35,40 @@ from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rol
 log = logging.getLogger(__name__)
 
 
-SPLITS = {"test": "test", "val": "validation", "train": "training"}
+#: The trajectory subsets of a training run, by the name ``--trajectories`` takes.
+SUBSETS = {"test": "test", "val": "validation", "train": "training"}
 #: What an evaluation folder holds (an existing one is replaced only with ``overwrite``).
 MARKER, WHAT = "metrics.json", "an earlier evaluation"
 
 
-def parse_trajectories(spec: str, n_total: int, test_split=None, splits: dict | None = None) -> np.ndarray:
-    """A split name (``"test"``, ``"val"``, ``"train"``: that split of ``splits``; ``test_split`` stands for
-    ``splits["test"]``) or a selection of :func:`pihamno.selection.select` (``"all"``, ``"0,3,10:20"``)
-    -> sorted unique indices in ``range(n_total)``."""
+def parse_trajectories(spec: str, n_total: int, subsets: dict | None = None) -> np.ndarray:
+    """A subset name (``"test"``, ``"val"``, ``"train"``: that subset of the run's ``subsets``, trajectory indices by
+    name) or a selection of :func:`pihamno.selection.select` (``"all"``, ``"0,3,10:20"``) -> sorted unique indices in
+    ``range(n_total)``."""
     spec = str(spec).strip()
-    if spec not in SPLITS:
+    if spec not in SUBSETS:
         return select(spec, n_total, "trajectory")
-    splits = dict(splits or {})
-    if test_split is not None:
-        splits.setdefault("test", test_split)
-    chosen = splits.get(spec)
+    chosen = (subsets or {}).get(spec)
     if chosen is None or len(chosen) == 0:
-        raise InputError(f"--trajectories {spec} needs a training checkpoint with a {SPLITS[spec]} split; "
+        raise InputError(f"--trajectories {spec} needs a training checkpoint with a {SUBSETS[spec]} split; "
                          "give indices or 'all'")
     idx = np.unique(np.asarray(chosen, dtype=np.int64))
     bad = idx[(idx < 0) | (idx >= n_total)]
     if bad.size:
-        raise InputError(f"trajectory {int(bad[0])} of the {SPLITS[spec]} split does not exist: there are {n_total} "
+        raise InputError(f"trajectory {int(bad[0])} of the {SUBSETS[spec]} split does not exist: there are {n_total} "
                          "trajectories")
     return idx
 
 
 def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int, data: str | Path,
-                   out: str | Path, trajectories: str = "all", *, test_split=None, splits: dict | None = None,
+                   out: str | Path, trajectories: str = "all", *, subsets: dict | None = None,
                    device=None, batch_size: int = 8, quiet: bool = False, overwrite: bool = False,
                    info: dict | None = None) -> dict:
     """Roll ``model`` out over trajectories of ``data`` and write the report to ``out`` (module docstring).
 
     ``processor`` is the model's normalisation and ``T_in`` its number of input frames (both from its
     checkpoint: :func:`pihamno.evaluation.load_trained`); ``trajectories`` selects what is scored (``splits`` are
-    the checkpoint's, for a split name; ``test_split`` its test split alone); ``info`` is added to the outputs.
+    the checkpoint's trajectory subsets, for a subset name); ``info`` is added to the outputs.
     Returns the metrics dict (as written to ``metrics.json``).
     """
     from pihamno.data import read_description
@@ -86,7 +84,7 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     n_total, F = description.trajectories, description.frames
     if F <= T_in:
         raise InputError(f"{str(data)!r} has {F} frames per trajectory; more than T_in = {T_in} are needed")
-    idx = parse_trajectories(trajectories, n_total, test_split, splits)
+    idx = parse_trajectories(trajectories, n_total, subsets)
     L, dt = description.L or 1.0, description.dt or 1.0
     with atomic_dir(out, overwrite, MARKER, WHAT) as tmp:
         metrics = _evaluate(model, processor, T_in, data, description, idx, str(trajectories), F, L, dt, dev, batch_size,
@@ -106,7 +104,7 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
     from tqdm.auto import tqdm
 
     from pihamno.data import load_trajectories
-    from pihamno.evaluation.curves import FieldCurves
+    from pihamno.evaluation.energy_mass import FieldCurves
 
     curves = None
     weights = None

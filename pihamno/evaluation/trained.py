@@ -35,12 +35,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class Trained:
     """A trained model from a checkpoint: the network (eval mode), its normalisation, ``T_in``, the trajectory
-    split it was trained with (``{"train", "val", "test"}`` or empty) and the raw payload."""
+    subsets of its run (``{"train", "val", "test"}`` -> indices, or empty; the checkpoint's ``split``) and the raw
+    payload."""
 
     model: torch.nn.Module
     processor: FieldProcessor
     T_in: int
-    split: dict
+    subsets: dict
     payload: dict
 
     @property
@@ -63,7 +64,7 @@ def load_trained(checkpoint: str | Path, device=None) -> Trained:
                    payload)
 
 
-def choose_trajectories(spec: str | None, n_total: int, splits: dict, same: bool, include_training: bool,
+def choose_trajectories(spec: str | None, n_total: int, subsets: dict, same: bool, include_training: bool,
                         data_name: str) -> tuple[str, list[int], dict]:
     """The trajectory selection ``evaluate`` scores: ``(spec, indices, scored)``.
 
@@ -71,16 +72,16 @@ def choose_trajectories(spec: str | None, n_total: int, splits: dict, same: bool
     else every trajectory. On the training data, trajectories of the training or validation split are scored
     only with ``include_training``; ``scored`` counts the scored trajectories per split and says it in ``text``.
     """
-    splits = {k: [int(i) for i in v] for k, v in (splits or {}).items()} if same else {}
+    subsets = {k: [int(i) for i in v] for k, v in (subsets or {}).items()} if same else {}
     if spec is None:
-        spec = "test" if splits.get("test") else "all"
+        spec = "test" if subsets.get("test") else "all"
     spec = str(spec).strip()
-    if spec in ("test", "val", "train") and not splits:
+    if spec in ("test", "val", "train") and not subsets:
         why = "is not the data the checkpoint was trained on" if not same else "has no recorded split in the checkpoint"
         raise InputError(f"--trajectories {spec} names a split of the training data, but {data_name} {why}; "
                          "give 'all' or indices")
-    idx = [int(i) for i in parse_trajectories(spec, n_total, splits=splits)]
-    member = {i: k for k in ("test", "val", "train") for i in splits.get(k, ())}
+    idx = [int(i) for i in parse_trajectories(spec, n_total, subsets)]
+    member = {i: k for k in ("test", "val", "train") for i in subsets.get(k, ())}
     counts = {k: sum(member.get(i) == k for i in idx) for k in ("test", "val", "train")}
     counts["other"] = len(idx) - sum(counts.values())
     seen = counts["train"] + counts["val"]
@@ -137,7 +138,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: st
     if problems and not allow_mismatch:
         raise InputError(f"{str(data)!r} does not fit the data {str(checkpoint)!r} was trained on: {'; '.join(problems)}; "
                          "pass --allow-mismatch to evaluate anyway (deliberate transfer, e.g. to a finer n)")
-    spec, _, scored = choose_trajectories(trajectories, fp["shape"][0], trained.split, same, include_training, str(data))
+    spec, _, scored = choose_trajectories(trajectories, fp["shape"][0], trained.subsets, same, include_training, str(data))
     check = {"same_as_training": same, "mismatch": problems, "allow_mismatch": bool(allow_mismatch and problems)}
     if stored is None:
         check["note"] = "the checkpoint records no training data: compatibility not checked"
@@ -149,5 +150,5 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: st
     info = {"checkpoint": os.path.abspath(checkpoint), "model": trained.name, "lam": trained.lam, "scored": scored,
             "data_check": check}
     return evaluate_model(trained.model, trained.processor, trained.T_in, data, out, spec,
-                          splits=trained.split if same else None, device=dev, batch_size=batch_size, quiet=quiet,
+                          subsets=trained.subsets if same else None, device=dev, batch_size=batch_size, quiet=quiet,
                           overwrite=overwrite, info=info)

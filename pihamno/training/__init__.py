@@ -2,10 +2,10 @@
 logs, DDP.
 
 Modules, one job each: :mod:`.run` (a run from a :class:`~pihamno.config.TrainConfig`: :func:`train`, the
-resume policy, the trainer's builder), :mod:`.windows` (trajectory splits, random windows, the unlabeled pool),
+resume policy, the trainer's builder), :mod:`.windows` (trajectory splits, random windows, the unlabeled inputs),
 :mod:`.losses` (data + physics objective), :mod:`.balance` (running means that make lambda the physics
-share), :mod:`.optim` (AdamW + cosine schedule), :mod:`.checkpoint` (resumable, ``weights_only``-safe
-checkpoints), :mod:`.logs` (metrics.csv, steps.csv, TensorBoard), :mod:`.distributed` (torchrun / DDP),
+share), :mod:`.optim` (AdamW + cosine schedule), :mod:`.run_state` (the training checkpoint: everything to
+continue a run, ``weights_only``-safe), :mod:`.logs` (metrics.csv, steps.csv, TensorBoard), :mod:`.distributed` (torchrun / DDP),
 :mod:`.trainer` (the loop, over ready objects). The model and the physics loss a config names are built by
 :mod:`pihamno.config.build`; the normalisation and the rollout used for validation are :mod:`pihamno.stepping`'s.
 """

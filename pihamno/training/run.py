@@ -49,12 +49,12 @@ from pihamno.errors import InputError
 from pihamno.io import atomic_path
 from pihamno.stepping import FieldProcessor
 from pihamno.training.balance import LossBalance
-from pihamno.training.checkpoint import load_training_checkpoint
 from pihamno.training.distributed import barrier, init_distributed, on_main
 from pihamno.training.losses import TERMS, Objective
 from pihamno.training.optim import build_optimizer
+from pihamno.training.run_state import load_training_checkpoint
 from pihamno.training.trainer import LoopSettings, Trainer
-from pihamno.training.windows import SplitData, load_pool, load_split
+from pihamno.training.windows import TrainingData, load_subsets, load_unlabeled
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,13 @@ def build_objective(cfg: TrainConfig, physics=None) -> Objective:
                      physics_only=p.balance == "physics")
 
 
-def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1) -> SplitData:
-    """:class:`~pihamno.training.windows.SplitData` of ``[data]`` (this rank's share of validation, and the
-    unlabeled pool of ``[data] unlabeled`` when set)."""
+def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1) -> TrainingData:
+    """:class:`~pihamno.training.windows.TrainingData` of ``[data]`` (this rank's share of validation, and the
+    unlabeled inputs of ``[data] unlabeled`` when set)."""
     d = cfg.data
-    data = load_split(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames, rank_slice=(rank, world))
+    data = load_subsets(d.path, d.n_train, d.n_val, d.n_test, d.split_seed, d.train_frames, rank_slice=(rank, world))
     if d.unlabeled is not None:
-        data.pool = load_pool(d.unlabeled, data.description, d.T_in)
+        data.unlabeled = load_unlabeled(d.unlabeled, data.description, d.T_in)
     return data
 
 
@@ -97,7 +97,7 @@ def loop_settings(cfg: TrainConfig) -> LoopSettings:
         val_metric=r.val_metric, val_every=r.val_every, log_every=r.log_every, tensorboard=r.tensorboard,
         seed=r.seed, unroll=cfg.physics.unroll, unroll_detach=cfg.physics.unroll_detach,
         val_rollout_every=r.val_rollout_every,
-        pool_batch=0 if cfg.data.unlabeled is None else (cfg.physics.unlabeled_batch or o.batch_size),
+        unlabeled_batch=0 if cfg.data.unlabeled is None else (cfg.physics.unlabeled_batch or o.batch_size),
     )
 
 
@@ -145,7 +145,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
     data = load_training_data(cfg, env.rank, env.world)
     data_record = record.data_record(cfg.data.path, cfg.run.out)
     if state is not None:
-        if any(list(map(int, data.indices[k])) != list(state["split"][k]) for k in data.indices):
+        if any(list(map(int, data.subsets[k])) != list(state["split"][k]) for k in data.subsets):
             raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
     processor = (FieldProcessor.from_state(state["processor"]) if state is not None
                  else FieldProcessor.fit(cfg.data.normalize, data.train).with_constraint(mass_constraint(cfg, data.description)))

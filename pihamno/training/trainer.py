@@ -35,8 +35,8 @@ Choices, documented:
   newest step (the pushforward idea, applied to physics); otherwise gradients flow back through the whole
   unroll. Either way the k extra forwards keep their activations for the backward: about k + 1 times the
   activation memory and time of a step (docs/training.md has the measured ratios).
-* **Unlabeled pool** (``pool_batch > 0``, data from ``[data] unlabeled``): every step also draws
-  ``pool_batch`` windows of ``T_in`` frames from the pool (its own seeded sampler, saved in checkpoints);
+* **Unlabeled inputs** (``unlabeled_batch > 0``, data from ``[data] unlabeled``): every step also draws
+  ``unlabeled_batch`` windows of ``T_in`` frames from them (their own seeded sampler, saved in checkpoints);
   they go through the model in the same batch as the labeled inputs and are scored with physics only
   (their pairs, and their unrolled pairs, join the physics average).
 * **Balance and shares**: the objective (:class:`~pihamno.training.losses.Objective`) scales its terms;
@@ -76,18 +76,19 @@ from pathlib import Path
 import torch
 
 from pihamno.errors import InputError, TrainingDiverged
+from pihamno.io import plain
 from pihamno.stepping import FieldProcessor, grid_weights, predict_next, rel_l2, stream_rollout
-from pihamno.training import checkpoint as ckpt
+from pihamno.training import run_state
 from pihamno.training.balance import gradient_shares
 from pihamno.training.distributed import DistEnv, all_reduce_sum
 from pihamno.training.losses import Objective
-from pihamno.training.windows import SplitData, WindowSampler, even_batches, gather_windows, spread_windows
+from pihamno.training.windows import TrainingData, WindowSampler, even_batches, gather_windows, spread_windows
 
 __all__ = ["LoopSettings", "Trainer", "TrainingDiverged"]
 
 
-#: the pool's window sampler is seeded with ``seed + POOL_SEED`` (independent of the labeled windows)
-POOL_SEED = 7919
+#: the unlabeled window sampler is seeded with ``seed + UNLABELED_SEED`` (independent of the labeled windows)
+UNLABELED_SEED = 7919
 #: logged every step (epoch means in metrics.csv)
 STEP_KEYS = ("loss", "data", "strong", "weak", "share_physics", "share_strong", "share_weak", "grad_norm")
 #: logged on gradient-measurement steps only (lam > 0, every log_every steps)
@@ -102,8 +103,8 @@ class LoopSettings:
     ``pushforward`` extra unrolled steps (``pushforward_detach``: without gradient); validation every
     ``val_every`` epochs with ``val_metric`` ``"rollout"`` or ``"one_step"``; TensorBoard points every
     ``log_every`` steps when ``tensorboard``; ``seed`` seeds the window sampler; ``unroll`` extra
-    physics-only steps (``unroll_detach``: each from a detached input); ``pool_batch`` unlabeled windows
-    per step (global, needs a pool in the data); with ``val_metric = "rollout"`` the full rollout runs every
+    physics-only steps (``unroll_detach``: each from a detached input); ``unlabeled_batch`` unlabeled windows
+    per step (global, needs unlabeled inputs in the data); with ``val_metric = "rollout"`` the full rollout runs every
     ``val_rollout_every`` validations and at the last epoch (module docstring).
     """
 
@@ -121,7 +122,7 @@ class LoopSettings:
     seed: int = 42
     unroll: int = 0
     unroll_detach: bool = True
-    pool_batch: int = 0
+    unlabeled_batch: int = 0
     val_rollout_every: int = 10
 
     @property
@@ -136,8 +137,9 @@ class Trainer:
     Parameters
     ----------
     model : the network ``(B, T_in, n, n, n) -> (B, 1, n, n, n)`` (a registered model, so checkpoints rebuild it).
-    data : :class:`~pihamno.training.windows.SplitData` -- training (and validation) trajectories, split, the data's description
-        (and the unlabeled pool, used when ``loop.pool_batch > 0``).
+    data : :class:`~pihamno.training.windows.TrainingData` -- training (and validation) trajectories, their subsets,
+        the data's description
+        (and the unlabeled inputs, used when ``loop.unlabeled_batch > 0``).
     objective : :class:`~pihamno.training.losses.Objective` -- ``terms(u_prev, pred, true, pairs)`` (its data and
         physics parts, raw terms and shares) and the balance's ``state_dict`` / ``load_state_dict``.
     optimizer, scheduler : e.g. from :func:`pihamno.training.optim.build_optimizer` (stepped once per step).
@@ -153,7 +155,7 @@ class Trainer:
     Build one from a config with :func:`pihamno.training.build_trainer`, which also resumes (:meth:`load_state`).
     """
 
-    def __init__(self, model: torch.nn.Module, data: SplitData, objective: Objective, optimizer: torch.optim.Optimizer,
+    def __init__(self, model: torch.nn.Module, data: TrainingData, objective: Objective, optimizer: torch.optim.Optimizer,
                  scheduler, *, loop: LoopSettings, processor: FieldProcessor | None = None, out: str | Path,
                  env: DistEnv | None = None, bf16: bool = False, compile: bool = False, data_on_device: bool = True,
                  record: dict | None = None, quiet: bool = False, channels_last: bool = False):
@@ -167,7 +169,7 @@ class Trainer:
             if on and not cuda:
                 self._warn(f"[run] {flag} = true acts on CUDA only; running without it on {self.device}")
         self.loop, self.record, self._out = loop, dict(record or {}), Path(out)
-        self.description, self.split = data.description, data.indices
+        self.description, self.subsets = data.description, data.subsets
         self.n = int(data.train.shape[-1])
         self.span = loop.span
         self.sampler = WindowSampler(data.train.shape[0], data.train.shape[1], self.span, seed=loop.seed)
@@ -175,18 +177,18 @@ class Trainer:
         self.train_trajs = data.train.to(self.device) if data_on_device else (
             data.train.pin_memory() if cuda else data.train)
         self.val_trajs = data.val.to(self.device) if data_on_device else data.val
-        self.pool_sampler, self.pool_trajs = None, None
-        if loop.pool_batch:
-            if data.pool is None:
-                raise InputError("pool_batch > 0 needs unlabeled trajectories ([data] unlabeled)")
-            if loop.pool_batch % self.env.world:
-                raise InputError(f"[physics] unlabeled_batch = {loop.pool_batch} must be divisible by the "
+        self.unlabeled_sampler, self.unlabeled_trajs = None, None
+        if loop.unlabeled_batch:
+            if data.unlabeled is None:
+                raise InputError("unlabeled_batch > 0 needs unlabeled trajectories ([data] unlabeled)")
+            if loop.unlabeled_batch % self.env.world:
+                raise InputError(f"[physics] unlabeled_batch = {loop.unlabeled_batch} must be divisible by the "
                                  f"{self.env.world} processes")
-            self.pool_sampler = WindowSampler(data.pool.shape[0], data.pool.shape[1], loop.T_in,
-                                              seed=loop.seed + POOL_SEED)
-            self.pool_trajs = data.pool.to(self.device) if data_on_device else (
-                data.pool.pin_memory() if cuda else data.pool)
-        self.has_validation = len(data.indices.get("val", ())) > 0
+            self.unlabeled_sampler = WindowSampler(data.unlabeled.shape[0], data.unlabeled.shape[1], loop.T_in,
+                                              seed=loop.seed + UNLABELED_SEED)
+            self.unlabeled_trajs = data.unlabeled.to(self.device) if data_on_device else (
+                data.unlabeled.pin_memory() if cuda else data.unlabeled)
+        self.has_validation = len(data.subsets.get("val", ())) > 0
         self.channels_last = bool(channels_last)
         self.model = model.to(self.device, memory_format=torch.channels_last_3d) if channels_last else model.to(self.device)
         self.objective, self.opt, self.sched = objective, optimizer, scheduler
@@ -218,7 +220,7 @@ class Trainer:
         self.sched.load_state_dict(state["scheduler"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.best = {"score": float(state["best"]["score"]), "epoch": int(state["best"]["epoch"])}
-        ckpt.restore_rng(state["rng"], self.sampler, self.pool_sampler)
+        run_state.restore_rng(state["rng"], self.sampler, self.unlabeled_sampler)
         self.objective.load_state_dict(state.get("balance"))
 
     @property
@@ -239,9 +241,9 @@ class Trainer:
             window = window.contiguous(memory_format=torch.channels_last_3d)
         return predict_next(self.net if net is None else net, self.processor, window, bf16=self.bf16)
 
-    def terms_on(self, win: torch.Tensor, pool: torch.Tensor | None = None):
+    def terms_on(self, win: torch.Tensor, unlabeled: torch.Tensor | None = None):
         """:class:`~pihamno.training.losses.Terms` of windows (B, span, n, n, n): unroll ``pushforward`` steps,
-        score the next one; with ``pool`` (B_u, T_in, n, n, n) and/or ``unroll`` the physics pairs grow."""
+        score the next one; with ``unlabeled`` (B_u, T_in, n, n, n) and/or ``unroll`` the physics pairs grow."""
         T, k = self.loop.T_in, self.loop.pushforward
         x = win[:, :T]
         if k:
@@ -249,10 +251,10 @@ class Trainer:
             with ctx:
                 for _ in range(k):
                     x = torch.cat([x[:, 1:], self._predict(x)[:, None]], dim=1)
-        if pool is None and not self.loop.unroll:
+        if unlabeled is None and not self.loop.unroll:
             return self.objective.terms(x[:, -1], self._predict(x), win[:, T + k])
         B = x.shape[0]
-        inputs = x if pool is None else torch.cat([x, pool.to(x.dtype)], dim=0)
+        inputs = x if unlabeled is None else torch.cat([x, unlabeled.to(x.dtype)], dim=0)
         out = self._predict(inputs)
         prev, nxt = [inputs[:, -1]], [out]
         for _ in range(self.loop.unroll):
@@ -265,16 +267,16 @@ class Trainer:
         pairs = (torch.cat(prev), torch.cat(nxt))
         return self.objective.terms(x[:, -1], nxt[0][:B], win[:, T + k], pairs=pairs)
 
-    def loss_on(self, win: torch.Tensor, pool: torch.Tensor | None = None):
+    def loss_on(self, win: torch.Tensor, unlabeled: torch.Tensor | None = None):
         """``(loss, parts)`` of :meth:`terms_on`."""
-        t = self.terms_on(win, pool)
+        t = self.terms_on(win, unlabeled)
         return t.total, t.parts
 
-    def _draw_pool(self) -> torch.Tensor | None:
-        if self.pool_sampler is None:
+    def _draw_unlabeled(self) -> torch.Tensor | None:
+        if self.unlabeled_sampler is None:
             return None
-        traj, start = self.pool_sampler.draw(self.loop.pool_batch, self.env.rank, self.env.world)
-        return gather_windows(self.pool_trajs, traj, start, self.loop.T_in).to(self.device, non_blocking=True)
+        traj, start = self.unlabeled_sampler.draw(self.loop.unlabeled_batch, self.env.rank, self.env.world)
+        return gather_windows(self.unlabeled_trajs, traj, start, self.loop.T_in).to(self.device, non_blocking=True)
 
     def _physics_gradient(self, physics_part: torch.Tensor, params: list) -> list[torch.Tensor]:
         """The gradient of the physics part alone (graph kept for the step's backward), averaged over ranks."""
@@ -329,7 +331,7 @@ class Trainer:
         """One optimiser step on a fresh batch; returns detached loss parts and the gradient norm."""
         o = self.loop
         win = self._next_window()
-        terms = self.terms_on(win, self._draw_pool())
+        terms = self.terms_on(win, self._draw_unlabeled())
         loss, parts = terms.total, terms.parts
         self._check_finite("loss", loss.detach(), parts)
         self.opt.zero_grad(set_to_none=True)
@@ -425,15 +427,15 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def _save(self, name: str) -> None:
         record = dict(self.record)
-        data = {**record.pop("data", {}), "meta": ckpt.plain(dict(self.description.attrs))}
+        data = {**record.pop("data", {}), "meta": plain(dict(self.description.attrs))}
         state = dict(
             record, epoch=self.epoch, step=self.step,
             optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
-            rng=ckpt.capture_rng(self.sampler, self.pool_sampler), best=dict(self.best),
+            rng=run_state.capture_rng(self.sampler, self.unlabeled_sampler), best=dict(self.best),
             processor=self.processor.state_dict(), balance=self.objective.state_dict(),
-            split={k: [int(i) for i in v] for k, v in self.split.items()}, data=data, T_in=self.loop.T_in,
+            split={k: [int(i) for i in v] for k, v in self.subsets.items()}, data=data, T_in=self.loop.T_in,
         )
-        ckpt.save_training_checkpoint(self.out / name, self.model, **state)
+        run_state.save_training_checkpoint(self.out / name, self.model, **state)
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> dict:

@@ -10,10 +10,10 @@
   cap ``[0, n_frames)``. (The HAMNO paper's loader wrapped its DataLoader in ``itertools.cycle``, which
   replays the first pass: one fixed window per trajectory for the whole run. Nothing is cached here.)
 * :func:`gather_windows` cuts the drawn windows out of the in-memory trajectories.
-* :func:`load_split` reads the trajectories of each split with :mod:`pihamno.data`.
-* :func:`load_pool` reads an unlabeled pool: a dataset of the same PDE, parameters and grid whose
+* :func:`load_subsets` reads the trajectories of the training and validation subsets with :mod:`pihamno.data`.
+* :func:`load_unlabeled` reads the unlabeled inputs of ``[data] unlabeled``: a dataset of the same PDE, parameters and grid whose
   trajectories hold at least ``T_in`` frames (e.g. generated with ``frames = T_in``: the initial condition
-  and ``T_in - 1`` solver steps, no full run). Its windows are ``T_in`` frames, the model's inputs only;
+  and ``T_in - 1`` solver steps, no full run). Their windows are ``T_in`` frames, the model's inputs only;
   they are scored with physics only.
 """
 
@@ -93,46 +93,46 @@ def gather_windows(trajs: torch.Tensor, traj: torch.Tensor, start: torch.Tensor,
 
 
 @dataclass
-class SplitData:
+class TrainingData:
     """Trajectories of one run: ``train`` capped to the first ``train_frames`` frames, ``val`` whole.
 
     ``train``: (N_train, F_cap, n, n, n) float32; ``val``: (N_val, F, n, n, n) (empty when N_val = 0);
-    ``indices``: the split of :func:`split_trajectories`; ``description``: the dataset's
-    :class:`~pihamno.data.DataDescription`; ``pool``: the
-    unlabeled inputs (N_pool, F_pool, n, n, n) of :func:`load_pool`, or None.
+    ``subsets``: the trajectory indices of :func:`split_trajectories`; ``description``: the dataset's
+    :class:`~pihamno.data.DataDescription`; ``unlabeled``: the
+    unlabeled inputs (N_u, F_u, n, n, n) of :func:`load_unlabeled`, or None.
     """
 
     train: torch.Tensor
     val: torch.Tensor
-    indices: dict
+    subsets: dict
     description: DataDescription
-    pool: torch.Tensor | None = None
+    unlabeled: torch.Tensor | None = None
 
 
-#: dataset attributes an unlabeled pool must share with the labeled data (the physics of both is one loss)
-POOL_MUST_MATCH = ("pde", "eps", "L", "dt", "S", "mass", "scheme", "n", "split", "mesh_hash", "element")
+#: dataset attributes the unlabeled data must share with the labeled data (the physics of both is one loss)
+UNLABELED_MUST_MATCH = ("pde", "eps", "L", "dt", "S", "mass", "scheme", "n", "split", "mesh_hash", "element")
 
 
-def load_pool(path: str, data: DataDescription, T_in: int) -> torch.Tensor:
-    """All trajectories of the unlabeled pool ``path`` as (N_pool, F_pool, n, n, n) float32, checked against
-    the labeled data's attributes (:data:`POOL_MUST_MATCH`) and ``F_pool >= T_in``."""
+def load_unlabeled(path: str, data: DataDescription, T_in: int) -> torch.Tensor:
+    """All trajectories of the unlabeled data ``path`` as (N_u, F_u, n, n, n) float32, checked against the
+    labeled data's attributes (:data:`UNLABELED_MUST_MATCH`) and ``F_u >= T_in``."""
     from pihamno.data import load_trajectories, read_description
 
-    pool = read_description(path)
-    differ = [k for k in POOL_MUST_MATCH if k in data.attrs and pool.attrs.get(k) != data.attrs[k]]
+    unlabeled = read_description(path)
+    differ = [k for k in UNLABELED_MUST_MATCH if k in data.attrs and unlabeled.attrs.get(k) != data.attrs[k]]
     if differ:
         k = differ[0]
         raise InputError(f"[data] unlabeled {path!r} was made with other settings than the labeled data "
-                         f"({k} = {pool.attrs.get(k)!r}, expected {data.attrs[k]!r}); the pool must share the PDE, "
+                         f"({k} = {unlabeled.attrs.get(k)!r}, expected {data.attrs[k]!r}); it must share the PDE, "
                          "its parameters and the grid")
-    if pool.frames < T_in:
-        raise InputError(f"[data] unlabeled {path!r} has {pool.frames} frames per trajectory; the model needs T_in = "
+    if unlabeled.frames < T_in:
+        raise InputError(f"[data] unlabeled {path!r} has {unlabeled.frames} frames per trajectory; the model needs T_in = "
                          f"{T_in} input frames (generate it with --frames {T_in})")
     return torch.from_numpy(np.ascontiguousarray(load_trajectories(path)))
 
 
-def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int,
-               train_frames: int | None, rank_slice: tuple[int, int] = (0, 1)) -> SplitData:
+def load_subsets(path: str, n_train: int, n_val: int, n_test: int, split_seed: int,
+                 train_frames: int | None, rank_slice: tuple[int, int] = (0, 1)) -> TrainingData:
     """Read the dataset's description and the train/val trajectories (the test ones stay on disk).
 
     ``rank_slice = (rank, world)`` keeps only this rank's share of the validation trajectories (DDP).
@@ -151,7 +151,7 @@ def load_split(path: str, n_train: int, n_val: int, n_test: int, split_seed: int
         val = torch.from_numpy(load_trajectories(path, val_idx))
     else:
         val = torch.empty((0,) + tuple(train.shape[1:]), dtype=train.dtype)
-    return SplitData(train=train, val=val, indices=idx, description=description)
+    return TrainingData(train=train, val=val, subsets=idx, description=description)
 
 
 def even_batches(total: int, cap: int) -> list[tuple[int, int]]:

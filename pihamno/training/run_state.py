@@ -1,4 +1,5 @@
-"""Training checkpoints: everything to continue a run exactly, loadable with ``torch.load(weights_only=True)``.
+"""The state of a run: training checkpoints, everything to continue a run exactly, loadable with
+``torch.load(weights_only=True)``.
 
 A training checkpoint is a model checkpoint of :mod:`pihamno.models.checkpoint` (``model_name``,
 ``model_config``, ``state_dict``; so :func:`pihamno.models.checkpoint.load_checkpoint` rebuilds the model
@@ -9,8 +10,8 @@ from it) plus these keys, all tensors or plain Python values:
 ``config``      the run's :class:`~pihamno.config.TrainConfig` as a nested dict
 ``epoch``       epochs completed; ``step`` optimiser steps completed
 ``optimizer``   ``optimizer.state_dict()`` (AdamW moments); ``scheduler`` ``LambdaLR.state_dict()``
-``rng``         ``{"torch": ByteTensor, "sampler": ByteTensor, "cuda": [ByteTensor, ...]}`` (+ ``"pool"``,
-                the unlabeled pool's sampler, when there is a pool)
+``rng``         ``{"torch": ByteTensor, "sampler": ByteTensor, "cuda": [ByteTensor, ...]}`` (+ ``"unlabeled"``,
+                the unlabeled windows' sampler, when there are unlabeled inputs; ``"pool"`` in older checkpoints)
 ``balance``     the objective's :class:`~pihamno.training.balance.LossBalance` state (None without one)
 ``best``        ``{"score": float, "epoch": int}`` of the validation metric (lower is better)
 ``processor``   :meth:`FieldProcessor.state_dict` (normalisation applied around the model)
@@ -32,28 +33,28 @@ from pathlib import Path
 import torch
 
 from pihamno.errors import InputError
-from pihamno.io import plain  # noqa: F401 - re-exported: checkpoints store plain values
 
 FORMAT = "pihamno-train/1"
 
 
-def capture_rng(sampler, pool=None) -> dict:
-    """RNG states as tensors: torch CPU, every CUDA device, the window sampler's generator (and the pool's)."""
+def capture_rng(sampler, unlabeled=None) -> dict:
+    """RNG states as tensors: torch CPU, every CUDA device, the window sampler's generator (and the unlabeled one's)."""
     state = {"torch": torch.get_rng_state(), "sampler": sampler.generator.get_state(), "cuda": []}
-    if pool is not None:
-        state["pool"] = pool.generator.get_state()
+    if unlabeled is not None:
+        state["unlabeled"] = unlabeled.generator.get_state()
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = list(torch.cuda.get_rng_state_all())
     return state
 
 
-def restore_rng(state: dict, sampler, pool=None) -> None:
+def restore_rng(state: dict, sampler, unlabeled=None) -> None:
     torch.set_rng_state(state["torch"])
     sampler.generator.set_state(state["sampler"])
-    if pool is not None:
-        if "pool" not in state:
-            raise InputError("the checkpoint has no state of the unlabeled pool's sampler; it was trained without a pool")
-        pool.generator.set_state(state["pool"])
+    if unlabeled is not None:
+        if "unlabeled" not in state:
+            raise InputError("the checkpoint has no state of the unlabeled windows' sampler; it was trained without "
+                             "[data] unlabeled")
+        unlabeled.generator.set_state(state["unlabeled"])
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -76,9 +77,13 @@ def load_training_checkpoint(path: str | Path, map_location="cpu") -> dict:
 
 
 def _upgrade(payload: dict) -> dict:
-    """Read a checkpoint written before the balance of the physics terms existed as what it was: a run with
-    lam > 0 and no ``balance`` key trained the raw objective, ``[physics] balance = "none"``."""
+    """Read older checkpoints as what they were: a run with lam > 0 and no ``balance`` key (written before the
+    balance of the physics terms existed) trained the raw objective, ``[physics] balance = "none"``; the
+    unlabeled sampler's state was stored as ``rng["pool"]`` before the code took the config's word."""
     physics = payload.get("config", {}).get("physics")
     if isinstance(physics, dict) and physics.get("lam", 0) > 0 and "balance" not in physics and "balance" not in payload:
         physics["balance"] = "none"
+    rng = payload.get("rng")
+    if isinstance(rng, dict) and "pool" in rng and "unlabeled" not in rng:
+        rng["unlabeled"] = rng.pop("pool")
     return payload
