@@ -14,6 +14,11 @@ and the next step's explicit residual, which share products; float64), for
 * ``exact``  -- ``preconditioner="auto"`` as shipped: the edge-corrected DCT solve (fem.capacitance), one
   solve per step;
 * ``before`` -- the previous default: Jacobi CG for AC, CG with the plain DCT preconditioner for CH and SH;
+* ``gen``    -- the step as generation runs it: :func:`fem.solvers.simulate` of a few frames with the exact
+  solve (one ``Stepper`` reused, no setup), per saved frame: the step, max |u|, the frame on the grid, its
+  free energy and mass (``generate`` records them for every frame);
+* ``gen0``   -- the same with the frame energy as computed before issue 20 (:func:`energy_as_before`: SH's
+  potential ``U**4 / 4``, ``u^T Q u`` from ``Q u`` with two products with K);
 
 against a **DCT-I spectral step** of the same scheme on the same grid: the nodal scheme with the 7-point
 Neumann Laplacian diagonalised by DCT-I (the FEM scheme with the Kuhn stiffness's edge rows replaced by the
@@ -32,6 +37,7 @@ one run are what to compare.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -100,9 +106,35 @@ def edge_distance(n: int) -> np.ndarray:
     return np.sort(np.minimum(ijk, n - 1 - ijk), axis=0)[1]
 
 
+#: steps per timed call of simulate in the generation columns (the call's first frame and setup are spread over them)
+GENERATION_STEPS = 10
+
+
+@contextlib.contextmanager
+def energy_as_before(pde):
+    """The frame energy as :func:`fem.solvers.simulate` computed it before issue 20: ``u^T Q u`` from ``Q u`` (SH: two
+    products with K; the PDE's ``quadratic_form`` is bypassed) and SH's potential written ``U**4 / 4`` (numpy's
+    generic power). AC and CH computed theirs as now, so their two generation columns time the same code."""
+    cls = type(pde)
+    saved = {k: cls.__dict__[k] for k in ("quadratic_form", "potential") if k in cls.__dict__}
+    cls.quadratic_form = lambda self, params, ops, U: (U * self.quadratic(params, ops, U)).sum(0)
+    if cls.name == "sh":
+        cls.potential = lambda self, params, U: U**4 / 4.0 - params.eps * U**2 / 2.0
+    try:
+        yield
+    finally:
+        for k in ("quadratic_form", "potential"):
+            if k in saved:
+                setattr(cls, k, saved[k])
+            elif k in cls.__dict__:
+                delattr(cls, k)
+
+
 def step_ratios(pde: str, n: int, steps: int) -> dict:
-    """Median step times (s) of the exact FEM step, the previous default and the spectral step; CG iterations;
-    the relative difference of one step's increment between FEM and spectral, everywhere and n/4 from the edges."""
+    """Median step times (s) of the exact FEM step, the previous default and the spectral step; the step as
+    generation runs it (``simulate`` with the frame's energy and mass, per step), now and with the energy as
+    computed before (:func:`energy_as_before`); CG iterations; the relative difference of one step's increment
+    between FEM and spectral, everywhere and n/4 from the edges."""
     p = preset(pde)
     ops = assemble(cube_mesh(n, p.L))
     t0 = time.perf_counter()
@@ -115,8 +147,20 @@ def step_ratios(pde: str, n: int, steps: int) -> dict:
     uh = spec.start(u)
     out = {"setup": setup, "k": exact.exact.k if exact.exact is not None else 0}
     g = explicit_residual(p, exact.sops, X)  # inside simulate each step gets g(u0) from the step before
+    k = GENERATION_STEPS
+
+    def generation():  # what generate does per saved frame (substeps 1): the step, max |u|, the frame, E and mass
+        simulate(p, ops, u, k + 1, stepper=exact)
+
+    def generation_before():
+        with energy_as_before(p.equation):
+            generation()
+
     out |= _interleaved_medians({"spectral": lambda: spec.step(u, uh), "exact": lambda: exact.advance(X, g),
-                                 "before": lambda: before.advance(X, g)}, steps)
+                                 "before": lambda: before.advance(X, g), "generation": generation,
+                                 "generation_before": generation_before}, steps)
+    out["generation"] /= k
+    out["generation_before"] /= k
     X1, its, _ = exact.step(X)
     out["it_exact"], out["it_before"] = int(its[0]), int(before.step(X)[1][0])
     d_fem = X1.reshape(u.shape) - u
@@ -196,12 +240,18 @@ def main(argv=None) -> None:
           f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')} BLAS thread(s), load average "
           f"{os.getloadavg()[0]:.1f})")
     _table(f"{'pde':<4} {'n':>4} {'band k':>6} {'setup s':>7} {'spectral ms':>11} {'exact ms':>9} {'it':>3} "
-           f"{'before ms':>9} {'it':>4} {'exact/spec':>10} {'before/spec':>11} {'diff all':>8} {'n/4 in':>8}",
+           f"{'before ms':>9} {'it':>4} {'exact/spec':>10} {'before/spec':>11} {'gen ms':>7} {'gen/spec':>8} "
+           f"{'gen0 ms':>7} {'gen0/spec':>9} {'diff all':>8} {'n/4 in':>8}",
            args, step_ratios,
            lambda r: f"{r['k']:>6} {r['setup']:>7.2f} {r['spectral'] * 1e3:>11.2f} {r['exact'] * 1e3:>9.2f} "
                      f"{r['it_exact']:>3} {r['before'] * 1e3:>9.2f} {r['it_before']:>4} "
                      f"{r['exact'] / r['spectral']:>9.2f}x {r['before'] / r['spectral']:>10.2f}x "
+                     f"{r['generation'] * 1e3:>7.2f} {r['generation'] / r['spectral']:>7.2f}x "
+                     f"{r['generation_before'] * 1e3:>7.2f} {r['generation_before'] / r['spectral']:>8.2f}x "
                      f"{r['diff_all']:>8.1e} {r['diff_inner']:>8.1e}")
+    print("gen: the step as generation runs it (fem.solvers.simulate per saved frame: the step, max |u|, the frame "
+          "on the grid, its energy and mass); gen0: the same with the frame energy as computed before issue 20 "
+          "(SH: U**4 and two products with K; AC and CH: the same code, so gen0/gen shows the noise)")
     if args.parts:
         _table(f"\n{'pde':<4} {'n':>4} {'K diag ms':>9} {'K csr ms':>8} {'ratio':>6} {'blocks':>6} {'C blocks ms':>11} "
                f"{'C whole ms':>10} {'ratio':>6} {'fused ms':>8} {'plain ms':>8} {'ratio':>6}",

@@ -72,7 +72,7 @@ def energy_of_columns(params: PDEParams, sops, X):
     """E_h of the columns of a nodal matrix X (N, B) -> (B,), on scheme operators of either backend (numpy or
     :class:`fem.schemes_torch.TorchSchemeOperators` with torch X: the torch solver's energy curves)."""
     pde = params.equation
-    return 0.5 * (X * pde.quadratic(params, sops, X)).sum(0) + (sops.lumped * pde.potential(params, X)).sum(0)
+    return 0.5 * pde.quadratic_form(params, sops, X) + (sops.lumped * pde.potential(params, X)).sum(0)
 
 
 def energy_gradient(params: PDEParams, ops, X: np.ndarray) -> np.ndarray:

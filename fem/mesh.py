@@ -55,7 +55,7 @@ import numpy as np
 import skfem
 
 from fem.choices import SPLITS, Split  # noqa: F401 - re-exported: the choices are owned by fem.choices
-from fem.errors import InputError, MeshError
+from fem.errors import InputError, MeshError, input_file
 
 #: Structured splits of the grid cells into tetrahedra (module docstring).
 #: Relative tolerance on the side L of a mesh file's cube against the data's L (the one used everywhere).
@@ -190,9 +190,7 @@ def load_mesh(path: str | Path) -> skfem.MeshTet:
     """
     import meshio
 
-    path = Path(path)
-    if not path.is_file():
-        raise MeshError(f"mesh file {str(path)!r} does not exist")
+    path = input_file(path, "mesh file", MeshError)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # meshio prints blank lines/notes while reading .msh
             mio = meshio.read(path)

@@ -1,4 +1,10 @@
-"""Device selection: from a flag or config, default CUDA when present. Nothing reads a global device."""
+"""Device selection: from a flag or config, default CUDA when present. Nothing reads a global device.
+
+CPU threads: :func:`set_cpu_threads` (the ``pihamno --threads N`` flag and ``[run] threads``). torch's default
+is one thread per physical core. On a machine shared with other jobs, or with several processes per machine
+(torchrun, process pools), fewer are faster: OpenMP threads spin while they wait for each other, and one
+``ac_small`` epoch took 32 s on two threads of a busy 2-core machine against 3 s on one (docs/training.md).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,20 @@ def resolve_device(name: str | None = None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {name!r} was requested but CUDA is not available on this machine")
     return dev
+
+
+def set_cpu_threads(threads: int | None) -> int:
+    """Set torch's CPU (intra-op) threads to ``threads`` (None: leave them); returns the number before, so that a
+    caller can put it back. Also ``OMP_NUM_THREADS`` for the processes this one starts."""
+    import os
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise InputError(f"threads must be a positive integer, got {threads!r}")
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    return before
 
 
 def synchronize(device: torch.device) -> None:

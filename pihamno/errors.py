@@ -35,9 +35,9 @@ from __future__ import annotations
 import difflib
 from typing import Callable
 
-from fem.errors import InputError, MeshError
+from fem.errors import InputError, MeshError, input_file
 
-__all__ = ["InputError", "MeshError", "TrainingDiverged", "validation_error", "unknown_name"]
+__all__ = ["InputError", "MeshError", "input_file", "TrainingDiverged", "validation_error", "unknown_name"]
 
 
 class TrainingDiverged(RuntimeError):

@@ -177,7 +177,7 @@ def test_existing_output_unreadable_partial_and_bad_paths(tmp_path):
     assert out.stat().st_mtime_ns >= before
     bad = tmp_path / "e.h5"
     partial_path(bad).write_bytes(b"not hdf5")
-    with pytest.raises(InputError, match="unreadable"):
+    with pytest.raises(InputError, match="is damaged .file signature not found.*pass --overwrite"):
         generate(spec, bad, progress=False)
     generate(spec, bad, progress=False, overwrite=True)
     with pytest.raises(InputError, match="is a directory"):

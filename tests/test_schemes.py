@@ -113,6 +113,20 @@ def test_schemes_are_gradient_flows_of_the_energy(pde):
 
 
 @pytest.mark.parametrize("pde", PDES)
+def test_the_fast_energy_forms_are_the_energy(pde):
+    """quadratic_form is u^T Q u (SH: |w|_ML^2, one product with K) and the potentials are the textbook ones (SH's
+    written with products instead of U**4), on numpy and torch."""
+    p, fops, ops = setup(pde, n=5)
+    eq, u = p.equation, fields(125, B=3, seed=8)
+    np.testing.assert_allclose(eq.quadratic_form(p, ops, u), (u * eq.quadratic(p, ops, u)).sum(0), rtol=1e-12)
+    textbook = {"ac": (u**2 - 1) ** 2 / 4 / p.eps**2, "ch": (u**2 - 1) ** 2 / 4, "sh": u**4 / 4 - p.eps * u**2 / 2}
+    np.testing.assert_allclose(eq.potential(p, u), textbook[pde], rtol=1e-13, atol=1e-15)
+    tops = TorchSchemeOperators.from_fem(fops, dtype=torch.float64)
+    ut = torch.from_numpy(u)
+    np.testing.assert_allclose(eq.quadratic_form(p, tops, ut).numpy(), eq.quadratic_form(p, ops, u), rtol=1e-12)
+
+
+@pytest.mark.parametrize("pde", PDES)
 def test_symbol_is_the_eigenvalue_of_the_step_matrix_on_the_kuhn_grid(pde):
     """A phi = symbol(lam) W phi for a cosine mode at interior and face nodes (Kuhn: M_L^-1 K = 7-point Laplacian
     there), not at the cube's edges -- which is why the DCT preconditioner needs a few CG iterations."""

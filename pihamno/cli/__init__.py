@@ -6,8 +6,10 @@ Verb modules are discovered automatically (every module here that defines ``regi
 :data:`VERB_ORDER` first and then alphabetically.
 Heavy imports (torch, scikit-fem, pyvista) happen inside ``func`` so that ``pihamno --help`` stays fast.
 
-User errors (:class:`pihamno.errors.InputError`, missing/unwritable files) are printed as one line
-``pihamno: error: ...`` and exit with status 2; ``--debug`` shows the traceback instead. A flag argparse
+User errors (:class:`pihamno.errors.InputError`) and what the system refuses (a missing or unwritable file,
+a full disk, an immutable folder, memory) are printed as one line ``pihamno: error: ...`` and exit with
+status 2; ``--debug`` shows the traceback instead. Ctrl-C exits with 130 and SIGTERM with 143, both after
+removing temporary files and releasing locks; a closed pipe (``| head``) ends quietly. A flag argparse
 cannot read is one line too (``pihamno VERB: error: ... (see --help)``, status 2), and a negative number in any
 notation is read as a value, so that the verb refuses it with its range
 (:class:`pihamno.workflows.options.ArgumentParser`). The library logs
@@ -18,8 +20,10 @@ stderr as ``pihamno: message`` lines.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 
 #: Verbs listed first by ``--help`` (the data's path); any other verb module follows alphabetically.
@@ -43,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "PDEs on finite elements. Run 'pihamno VERB --help' for each verb.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch's CPU threads (default: torch's own, one per physical core); use 1 or 2 on a "
+                        "machine shared with other jobs or with several processes: waiting threads spin (one "
+                        "ac_small epoch: 32 s on 2 threads of a busy 2-core machine, 3 s on 1). For train it is "
+                        "[run] threads")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in verb_modules():
         module = importlib.import_module(f"{__name__}.{name}")
@@ -68,13 +77,17 @@ class _StderrHandler(logging.StreamHandler):
 
 def setup_logging(debug: bool = False, quiet: bool = False) -> None:
     """Library log records (``pihamno.*``, ``fem.*``) to stderr as ``pihamno: message`` (INFO and above; WARNING
-    and above for a verb run with ``--quiet``).
+    and above for a verb run with ``--quiet``; errors only on the ranks other than 0 under ``torchrun``, where
+    every rank would print the same notes).
 
     Idempotent: calling it again (``main`` twice in one process) adds no second handler.
     """
+    level = logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO
+    if os.environ.get("RANK", "0") not in ("", "0"):
+        level = logging.ERROR
     for name in ("pihamno", "fem"):
         logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+        logger.setLevel(level)
         if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
             handler = _StderrHandler()
             handler.setFormatter(logging.Formatter("pihamno: %(message)s"))
@@ -90,16 +103,66 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be a positive integer, got {args.threads}")
+    restore = _terminate_like_interrupt()
+    threads = None
     try:
+        if args.threads is not None:
+            from pihamno.device import set_cpu_threads
+
+            threads = set_cpu_threads(args.threads)
         return int(args.func(args) or 0)
-    except (InputError, FileNotFoundError, PermissionError, IsADirectoryError, FileExistsError) as exc:
+    except BrokenPipeError:  # the reader went away (| head): stop quietly, as other command-line tools do
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
+    except (InputError, OSError, MemoryError) as exc:
         if args.debug:
             raise
-        print(f"pihamno: error: {exc}", file=sys.stderr)
+        print(f"pihamno: error: {describe_error(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("pihamno: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"pihamno: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        restore()
+        if threads is not None:  # main called in a process that goes on (tests, notebooks)
+            from pihamno.device import set_cpu_threads
+
+            set_cpu_threads(threads)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's time limit), raised where the process is, as Ctrl-C is: temporary
+    files are removed, locks released, and a rerun continues."""
+
+
+def _terminate_like_interrupt():
+    """Turn SIGTERM into :class:`Terminated` (main thread, default handler only); returns the undo."""
+    import signal
+    import threading
+
+    def raise_terminated(signum, frame):
+        raise Terminated
+
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return lambda: None
+    signal.signal(signal.SIGTERM, raise_terminated)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a user error, or for what the system refused: ``'run/x': the operation is not permitted``."""
+    from pihamno.errors import InputError
+    from pihamno.io import write_failure
+
+    if isinstance(exc, InputError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return f"out of memory ({exc or 'numpy or torch could not allocate'}); use smaller sizes (--n, batch sizes)"
+    names = [repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None]
+    return f"{' -> '.join(names)}: {write_failure(exc)}" if names else write_failure(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         mesh = load_mesh(args.mesh)  # any cube: its side is read from the file
         what = MeshChoice(file=args.mesh).describe()
     else:
+        from pihamno.data.estimate import check_assembly_memory
+
+        check_assembly_memory(args.n, args.element)  # --n 100000: refused before numpy tries 7 PB
         mesh = MeshChoice(args.split).build(args.n, args.L)
         what = f"structured {args.split} mesh, n={args.n}, h={args.L / (args.n - 1):.4g}"
     t1 = time.perf_counter()

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "what was scored. With --aggregate DIR ..., combine the metrics of several evaluations (seeds) into "
         "aggregate.json / aggregate_per_frame.csv (mean, std, coefficient of variation).",
     )
-    p.add_argument("--checkpoint", help="checkpoint (best.pt or last.pt of a run)")
+    p.add_argument("--checkpoint", help="checkpoint (best.pt or last.pt of a run), or a run folder (its best.pt, else last.pt)")
     p.add_argument("--data", help="HDF5 dataset to evaluate on (default: the checkpoint's training data; any file "
                    "works: an out-of-distribution set, a finer grid with --allow-mismatch, ...)")
     p.add_argument("--trajectories", default=None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-SHORTCUTS = {"epochs": "optim.epochs", "device": "run.device", "out": "run.out", "data": "data.path", "seed": "run.seed"}
+#: ``threads`` is the global ``pihamno --threads N`` (the verb's namespace holds it too)
+SHORTCUTS = {"epochs": "optim.epochs", "device": "run.device", "out": "run.out", "data": "data.path", "seed": "run.seed",
+             "threads": "run.threads"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,18 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     out = list(args.overrides)
     for flag, key in SHORTCUTS.items():
-        value = getattr(args, flag)
+        value = getattr(args, flag, None)
         if value is not None:
             out.append(f"{key}={json.dumps(value)}")  # a JSON string is a TOML basic string
     return out
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
     import sys
     from pathlib import Path
 
-    from pihamno.config.shipped import config_from_argument
-    from pihamno.errors import InputError, TrainingDiverged
+    from pihamno.config.shipped import config_from_argument, data_recipe
+    from pihamno.errors import InputError, TrainingDiverged, input_file
     from pihamno.training import config_for_resume, resolve_checkpoint, train
     from pihamno.training.distributed import init_distributed, shutdown
 
@@ -82,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         cfg = config_from_argument(args.config, overrides)
 
+    if args.config is not None:  # the data file, before anything is printed or made
+        try:
+            input_file(cfg.data.path, "dataset")
+        except InputError as exc:
+            recipe = None if os.path.lexists(cfg.data.path) else data_recipe(args.config, cfg.data.path)
+            raise InputError(f"{exc}; make it first with: {recipe}" if recipe else str(exc)) from None
     env = init_distributed(cfg.run.device)
     try:
         if env.is_main and not args.quiet:

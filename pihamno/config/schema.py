@@ -96,7 +96,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pihamno.choices import Balance, DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
-from pihamno.errors import InputError, unknown_name, validation_error
+from pihamno.errors import InputError, input_file, unknown_name, validation_error
 
 _STRICT = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
@@ -177,6 +177,7 @@ class RunConfig(BaseModel):
     out: str = "runs/run"
     seed: int = Field(42, ge=0)
     device: str = "auto"
+    threads: int | None = Field(None, gt=0)
     bf16: bool = False
     compile: bool = False
     channels_last: bool = False
@@ -321,9 +322,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple = (
     """Read a TOML config file (or ``text``; neither: the defaults) and apply ``--set`` ``overrides``."""
     data, source = {}, "defaults"
     if text is None and path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise InputError(f"config file {str(path)!r} does not exist")
+        path = input_file(path, "config file")
         text, source = path.read_text(), str(path)
     elif text is not None:
         source = str(path) if path else "config text"

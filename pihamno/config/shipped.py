@@ -38,6 +38,30 @@ def shipped_config(name: str, overrides: list[str] | tuple = ()) -> TrainConfig:
     return load_config(shipped_path(name), overrides)
 
 
+def data_recipe(value: str, data_path: str) -> str | None:
+    """The command that makes the data of the config ``--config VALUE``, as its header comment gives it (a line
+    ``# pihamno generate ... --out DATA_PATH``; the shipped configs all have one), or None.
+
+    >>> data_recipe("ac_small", "data/ac_n16.h5")
+    'pihamno generate --pde ac --n 16 --frames 21 --trajectories 12 --out data/ac_n16.h5'
+    """
+    path = Path(value)
+    if not path.is_file():
+        stem = path.name[:-5] if path.name.endswith(".toml") else path.name
+        if stem not in shipped_names():
+            return None
+        path = shipped_path(stem)
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        command = line.lstrip("#").strip()
+        if command.startswith("pihamno generate ") and command.split()[-2:] == ["--out", str(data_path)]:
+            return command
+    return None
+
+
 def config_from_argument(value: str, overrides: list[str] | tuple = ()) -> TrainConfig:
     """``--config VALUE``: a TOML file, else the name of a shipped config."""
     path = Path(value)

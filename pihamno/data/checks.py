@@ -44,17 +44,20 @@ from pihamno.errors import InputError
 
 ROUND32 = 2.0**-24
 _REQUIRED = ("pde", "eps", "L", "dt", "substeps", "S", "mass", "n", "frames", "trajectories", "element", "rtol")
+#: what training needs of the attributes: the PDE and the grid (the solver's bookkeeping is check-data's)
+_REQUIRED_TO_TRAIN = ("pde", "eps", "L", "dt", "n")
 
 
 def _check(name, status, value=None, limit=None, note=""):
     return {"name": name, "status": status, "value": value, "limit": limit, "note": note}
 
 
-def _metadata(f, meta: dict) -> tuple[dict, object]:
-    """The metadata check and the PDE parameters (None when they cannot be rebuilt)."""
+def _metadata(f, meta: dict, required: tuple[str, ...] = _REQUIRED) -> tuple[dict, object]:
+    """The metadata check (``required`` attributes present, the PDE rebuilt, ``u`` of the shape and dtype they
+    say, every trajectory done) and the PDE parameters (None when they cannot be rebuilt)."""
     from fem.schemes import PDEParams
 
-    problems = [f"attribute {k!r} missing" for k in _REQUIRED if k not in meta]
+    problems = [f"attribute {k!r} missing" for k in required if k not in meta]
     params = None
     try:
         params = PDEParams.from_dict(meta)
@@ -65,7 +68,8 @@ def _metadata(f, meta: dict) -> tuple[dict, object]:
     else:
         u = f["u"]
         try:
-            T, F, n = int(meta["trajectories"]), int(meta["frames"]), int(meta["n"])
+            n = int(meta["n"])
+            T, F = (int(meta.get(k, u.shape[i] if u.ndim > i else 0)) for i, k in enumerate(("trajectories", "frames")))
             if u.shape != (T, F, n, n, n):
                 problems.append(f"u has shape {u.shape}, the attributes say {(T, F, n, n, n)}")
         except (KeyError, TypeError, ValueError):
@@ -78,6 +82,38 @@ def _metadata(f, meta: dict) -> tuple[dict, object]:
                 problems.append(f"{missing} trajectories not done (unfinished generation)")
     status = "FAIL" if problems else "ok"
     return _check("metadata", status, note="; ".join(problems) or "attributes, shape and dtype consistent"), params
+
+
+def _structure(f, meta: dict, max_trajectories: int | None = None,
+               required: tuple[str, ...] = _REQUIRED) -> tuple[list[dict], object, int]:
+    """The checks that need no solver -- metadata and finiteness of the first ``max_trajectories`` trajectories
+    (all by default) -- with the PDE parameters (None when they cannot be rebuilt) and the number checked."""
+    mcheck, params = _metadata(f, meta, required)
+    if "u" not in f:
+        return [mcheck], params, 0
+    u = f["u"]
+    T = u.shape[0] if max_trajectories is None else min(u.shape[0], int(max_trajectories))
+    counts = [int((~np.isfinite(u[i])).sum()) for i in range(T)]
+    bad = sum(counts)
+    first = f" (the first in trajectory {next(i for i, c in enumerate(counts) if c)})" if bad else ""
+    return [mcheck, _check("finite", "FAIL" if bad else "ok", bad, 0,
+                           f"{bad} non-finite values in {T} trajectories checked{first}")], params, T
+
+
+def require_sound(path: str | Path) -> None:
+    """Refuse data that fail the checks of ``check-data`` that need no solver (metadata, shape, finiteness):
+    one :class:`InputError` naming the file and the first failing check. Training runs it before it starts; of
+    the attributes it requires those that define the PDE and the grid (the solver's bookkeeping -- S, rtol,
+    element, ... -- is check-data's business: data made by another solver train too)."""
+    from pihamno.data.dataset import _open, read_metadata
+
+    meta = read_metadata(path)
+    with _open(path) as f:
+        found, _, _ = _structure(f, meta, required=_REQUIRED_TO_TRAIN)
+    failed = next((c for c in found if c["status"] != "ok"), None)
+    if failed is not None:
+        raise InputError(f"dataset {str(path)!r} fails check-data's {failed['name']} check ({failed['note']}); "
+                         f"run pihamno check-data {path} for the whole report, and regenerate the data")
 
 
 def _operators(data: DataDescription, params, n: int, element: str | None = None):
@@ -130,18 +166,15 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
     report = {"path": str(path), "metadata": meta, "checks": [], "physics_loss_floor": []}
     checks = report["checks"]
     with _open(path) as f:
-        mcheck, params = _metadata(f, meta)
-        checks.append(mcheck)
+        found, params, T = _structure(f, meta, max_trajectories)
+        checks.extend(found)
+        report["checked_trajectories"] = T
         if "u" not in f:
             report["ok"] = False
             return report
         u = f["u"]
-        T = u.shape[0] if max_trajectories is None else min(u.shape[0], int(max_trajectories))
-        bad = sum(int((~np.isfinite(u[i])).sum()) for i in range(T))
-        checks.append(_check("finite", "FAIL" if bad else "ok", bad, 0,
-                             f"{bad} non-finite values in {T} trajectories checked"))
         names = ("residual", "mass drift", "energy", "solver")
-        if mcheck["status"] != "ok" or params is None or bad:
+        if any(c["status"] != "ok" for c in found) or params is None:
             checks.extend(_check(nm, "skip", note="needs consistent metadata and finite data") for nm in names)
             report["ok"] = False
             return report
@@ -259,7 +292,6 @@ def check_dataset(path: str | Path, max_trajectories: int | None = None, progres
         else:
             checks.append(_check("solver", "skip", note="no solver log in the file"))
     report["ok"] = all(c["status"] != "FAIL" for c in checks)
-    report["checked_trajectories"] = T
     return report
 
 

@@ -24,6 +24,7 @@ made with different parameters is refused (or discarded with ``overwrite=True``)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -37,8 +38,8 @@ import numpy as np
 
 from fem.choices import Element, Preconditioner, Split
 from fem.schemes import PDEParams
-from pihamno.errors import InputError
-from pihamno.io import check_output, plain
+from pihamno.errors import InputError, input_file
+from pihamno.io import check_output, plain, write_failure
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps the command line's start fast)
     from fem.mesh import MeshChoice
@@ -250,22 +251,42 @@ def _compute_on_device(spec: DatasetSpec, todo: list[int], device, batch: int):
 
 # --------------------------------------------------------------------------------------------- writer
 def _create(path: Path, spec: DatasetSpec, attrs: dict) -> None:
+    """The empty partial file, every byte of it allocated now: all datasets are allocated at creation (``u``
+    without writing a fill value), then the file's blocks are reserved (``posix_fallocate``), so the commits
+    only overwrite bytes in place. A full disk or the file-size limit then stops the job here, before any
+    work, rather than half-way through a write (which the HDF5 library does not survive)."""
     import h5py
 
     T, F, n = spec.trajectories, spec.frames, spec.n
-    with h5py.File(path, "w") as f:
-        f.create_dataset("u", shape=(T, F, n, n, n), dtype=np.float32, chunks=(1, F, n, n, n))
-        f.create_dataset("done", shape=(T,), dtype=np.uint8, fillvalue=0)
-        for name, shape, dtype in (
-            ("energy", (T, F), np.float64),
-            ("mass", (T, F), np.float64),
-            ("cg_iterations", (T, F - 1), np.int32),
-            ("solver_residual", (T, F - 1), np.float64),
-            ("max_abs", (T,), np.float64),
-        ):
-            f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=np.nan if dtype == np.float64 else 0)
-        f.attrs.update(attrs)
-        f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def early():
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        return dcpl
+
+    try:
+        with h5py.File(path, "w") as f:
+            f.create_dataset("u", shape=(T, F, n, n, n), dtype=np.float32, chunks=(1, F, n, n, n), dcpl=early(),
+                             fill_time="never")
+            f.create_dataset("done", shape=(T,), dtype=np.uint8, fillvalue=0, dcpl=early())
+            for name, shape, dtype in (
+                ("energy", (T, F), np.float64),
+                ("mass", (T, F), np.float64),
+                ("cg_iterations", (T, F - 1), np.int32),
+                ("solver_residual", (T, F - 1), np.float64),
+                ("max_abs", (T,), np.float64),
+            ):
+                f.create_dataset(name, shape=shape, dtype=dtype, fillvalue=np.nan if dtype == np.float64 else 0,
+                                 dcpl=early())
+            f.attrs.update(attrs)
+            f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        with open(path, "r+b") as fh:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+    except (OSError, RuntimeError) as exc:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise InputError(f"cannot write {str(path)!r}: {write_failure(exc)}; free space or write elsewhere") from None
 
 
 def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
@@ -279,12 +300,13 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
             old = {k: plain(v) for k, v in f.attrs.items()}
             done = f["done"][:].astype(bool)
     except (OSError, KeyError) as exc:
-        if "lock" in str(exc).lower():
-            raise InputError(f"partial file {str(path)!r} is in use by another process (a generate still running?)") from None
+        if "unable to lock file" in str(exc):  # HDF5's own lock: another program has the file open
+            raise InputError(f"partial file {str(path)!r} is open in another program; close it and run again") from None
         if overwrite:
             path.unlink()
             return None
-        raise InputError(f"partial file {str(path)!r} is unreadable ({exc}); delete it or pass --overwrite") from None
+        raise InputError(f"partial file {str(path)!r} is damaged ({_hdf5_reason(exc)}: the job that wrote it was "
+                         "killed while writing or ran out of disk); pass --overwrite to start it again") from None
     diff = _differences(old, attrs)
     if diff:
         if overwrite:
@@ -296,6 +318,13 @@ def _resume(path: Path, attrs: dict, overwrite: bool) -> np.ndarray | None:
             "delete it or pass --overwrite"
         )
     return done
+
+
+def _hdf5_reason(exc: BaseException) -> str:
+    """The reason inside HDF5's message: ``Unable to ... (truncated file: eof = 1, ...)`` -> ``truncated file``."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    inner = text.rsplit("(", 1)[-1].rstrip(")")
+    return inner.split(":")[0].split(",")[0].strip() or text
 
 
 def _differences(old: dict, new: dict) -> list[str]:
@@ -318,12 +347,16 @@ def _commit(path: Path, result: dict) -> None:
     import h5py
 
     i = result["index"]
-    with h5py.File(path, "r+") as f:
-        f["u"][i] = result["u"]
-        for name in ("energy", "mass", "cg_iterations", "solver_residual", "max_abs"):
-            f[name][i] = result[name]
-        f.flush()
-        f["done"][i] = 1
+    try:
+        with h5py.File(path, "r+") as f:
+            f["u"][i] = result["u"]
+            for name in ("energy", "mass", "cg_iterations", "solver_residual", "max_abs"):
+                f[name][i] = result[name]
+            f.flush()
+            f["done"][i] = 1
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"cannot write trajectory {i} to {str(path)!r}: {write_failure(exc)}; the trajectories "
+                         "written before it are kept: run the same command again to continue") from None
 
 
 def generate(
@@ -355,7 +388,9 @@ def generate(
     (progress hooks, tests).
     """
     from fem.assembly import mesh_key
+    from pihamno.data.estimate import check_resources, estimate
     from pihamno.data.scheduling import Schedule
+    from pihamno.locks import hold
 
     out = Path(out)
     schedule = Schedule(backend, workers, scheduler, retries)
@@ -373,12 +408,32 @@ def generate(
             raise InputError(f"the PDE {spec.params.pde!r} is defined in module {pde_module!r}, which worker "
                              "processes cannot import; make it importable or use workers = 1")
 
-    attrs = spec.attrs(mesh_key(spec.mesh()))
     part = partial_path(out)
-    done = _resume(part, attrs, overwrite)
-    if done is None:
-        _create(part, spec, attrs)
-        done = np.zeros(spec.trajectories, dtype=bool)
+    with hold(lock_path(out), f"dataset {str(out)!r}", "wait for that generate to finish or stop it (a rerun "
+              "continues its partial file)"):
+        cost = estimate(spec, schedule.workers if schedule.remote else 1, batch if device is not None else 1)
+        name = f"dataset {str(out)!r} (n = {spec.n}, {spec.trajectories} x {spec.frames} frames)"
+        check_resources(cost, out, name, memory=schedule.scheduler is None, disk=False)  # before the mesh is built
+        if cost.large:
+            log.info(f"generate {out}: {cost.text} (an estimate)")
+        attrs = spec.attrs(mesh_key(spec.mesh()))
+        done = _resume(part, attrs, overwrite)
+        if done is None:
+            check_resources(cost, out, name, memory=False)
+            _create(part, spec, attrs)
+            done = np.zeros(spec.trajectories, dtype=bool)
+        _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_commit, device, batch)
+    return out
+
+
+def lock_path(out: str | Path) -> Path:
+    """The lock file :func:`generate` holds while it writes ``out``: ``<out>.lock`` (:func:`pihamno.locks.hold`)."""
+    out = Path(out)
+    return out.with_name(out.name + ".lock")
+
+
+def _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_commit, device, batch) -> None:
+    """Compute the trajectories not ``done``, commit each to ``part``, then rename ``part`` to ``out``."""
     todo = [int(i) for i in np.flatnonzero(~done)]
 
     bar = None
@@ -409,7 +464,6 @@ def generate(
         if bar is not None:
             bar.close()
     os.replace(part, out)
-    return out
 
 
 # --------------------------------------------------------------------------------------------- readers
@@ -417,9 +471,7 @@ def generate(
 def _open(path: str | Path):
     import h5py
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"dataset {str(path)!r} does not exist")
+    path = input_file(path, "dataset")
     try:
         return h5py.File(path, "r")
     except OSError as exc:

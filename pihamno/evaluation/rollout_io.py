@@ -24,13 +24,14 @@ Attributes: ``pde``, ``L``, ``dt`` (time between frames), ``n_given`` (frames gi
 from __future__ import annotations
 
 import contextlib
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from pihamno.errors import InputError
+from pihamno.errors import InputError, input_file
 from pihamno.io import atomic_path
 
 CURVES = ("rel_l2", "energy_ref", "energy_pred", "mass_ref", "mass_pred")
@@ -58,7 +59,11 @@ class Rollout:
 
 
 def write_rollout(path: str | Path, rollout: Rollout, overwrite: bool = True) -> None:
-    """Write ``rollout`` to ``path`` atomically (temporary file, then rename)."""
+    """Write ``rollout`` to ``path`` atomically (temporary file, then rename).
+
+    The HDF5 file is built in memory and written by Python: a write the system refuses (disk full, ``ulimit -f``)
+    is then one line naming the file, where the HDF5 library, failing half-way through its own write, crashed
+    the process (segmentation fault, issue 20)."""
     ref, pred = np.asarray(rollout.reference), np.asarray(rollout.prediction)
     if ref.ndim != 5 or ref.shape != pred.shape:
         raise InputError(
@@ -67,18 +72,20 @@ def write_rollout(path: str | Path, rollout: Rollout, overwrite: bool = True) ->
     for key in ("pde", "L", "dt", "n_given"):
         if key not in rollout.attrs:
             raise InputError(f"rollout attribute {key!r} is missing")
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        chunks = (1, 1) + ref.shape[2:]
+        f.create_dataset("reference", data=ref.astype(np.float32), chunks=chunks)
+        f.create_dataset("prediction", data=pred.astype(np.float32), chunks=chunks)
+        f.create_dataset("trajectory", data=np.asarray(rollout.trajectory, dtype=np.int64))
+        for name, arr in rollout.curves.items():
+            if name not in CURVES:
+                raise InputError(f"unknown rollout curve {name!r}; expected one of {', '.join(CURVES)}")
+            f.create_dataset(name, data=np.asarray(arr, dtype=np.float64))
+        for key, value in rollout.attrs.items():
+            f.attrs[key] = value
     with atomic_path(path, overwrite=overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
-            chunks = (1, 1) + ref.shape[2:]
-            f.create_dataset("reference", data=ref.astype(np.float32), chunks=chunks)
-            f.create_dataset("prediction", data=pred.astype(np.float32), chunks=chunks)
-            f.create_dataset("trajectory", data=np.asarray(rollout.trajectory, dtype=np.int64))
-            for name, arr in rollout.curves.items():
-                if name not in CURVES:
-                    raise InputError(f"unknown rollout curve {name!r}; expected one of {', '.join(CURVES)}")
-                f.create_dataset(name, data=np.asarray(arr, dtype=np.float64))
-            for key, value in rollout.attrs.items():
-                f.attrs[key] = value
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def rollout_attrs(path: str | Path) -> dict:
@@ -95,9 +102,7 @@ def rollout_size(path: str | Path) -> int:
 
 @contextlib.contextmanager
 def _open(path: str | Path):
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"rollout file {str(path)!r} does not exist")
+    path = input_file(path, "rollout file")
     try:
         f = h5py.File(path, "r")
     except OSError as exc:

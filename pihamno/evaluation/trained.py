@@ -26,7 +26,7 @@ from pihamno.device import resolve_device
 from pihamno.errors import InputError
 from pihamno.evaluation.evaluate import MARKER, WHAT, evaluate_model, parse_trajectories
 from pihamno.io import check_output_dir
-from pihamno.models.checkpoint import load_checkpoint
+from pihamno.models.checkpoint import checkpoint_in, load_checkpoint
 from pihamno.stepping import FieldProcessor
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: st
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
     dev = resolve_device(device)
+    checkpoint = checkpoint_in(checkpoint)  # a file, or a run folder: its best.pt
     trained = load_trained(checkpoint, dev)
     stored = record.stored_fingerprint(trained.payload)
     if data is None:

@@ -16,6 +16,8 @@ the *Fortran*-order flattening of the same (i, j, k) array: ``u.ravel(order="F")
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -44,5 +46,27 @@ def grid_image(fields: dict[str, np.ndarray], L: float) -> pv.ImageData:
 
 
 def write_vti(path: str | Path, fields: dict[str, np.ndarray], L: float) -> None:
-    """Write the fields (each (n, n, n), C order) as a binary VTK image file ``path`` (.vti)."""
-    grid_image(fields, L).save(str(path), binary=True)
+    """Write the fields (each (n, n, n), C order) as a binary, zlib-compressed VTK image file ``path`` (.vti).
+
+    VTK's writer is called directly so that a failed write is an error (``OSError`` with VTK's errno, e.g. a full
+    disk or ``ulimit -f``), not a truncated file and a log message: ``pyvista``'s ``save`` ignores the result.
+    """
+    from vtkmodules.vtkCommonCore import vtkObject
+    from vtkmodules.vtkCommonMisc import vtkErrorCode
+    from vtkmodules.vtkIOXML import vtkXMLImageDataWriter
+
+    writer = vtkXMLImageDataWriter()
+    writer.SetFileName(str(path))
+    writer.SetInputData(grid_image(fields, L))
+    writer.SetDataModeToBinary()
+    writer.SetCompressorTypeToZLib()
+    shown = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()  # the failure is raised below, in one line, not printed by VTK
+    try:
+        ok, code = writer.Write(), writer.GetErrorCode()
+    finally:
+        vtkObject.SetGlobalWarningDisplay(shown)
+    if not ok or code:
+        if 0 < code < vtkErrorCode.FileNotFoundError:  # VTK passes the system's errno through
+            raise OSError(code, os.strerror(code), str(path))
+        raise OSError(errno.EIO, f"VTK could not write it ({vtkErrorCode.GetStringFromErrorCode(code)})", str(path))

@@ -17,6 +17,7 @@ torch's multi-line advice.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DataParallel, DistributedDataParallel
 
-from pihamno.errors import InputError
+from pihamno.errors import InputError, input_file
 from pihamno.io import atomic_path
 
 from .registry import MODELS, build_model, validate_model_options
@@ -125,8 +126,20 @@ def _load_strict(model: nn.Module, state) -> str:
     return ""
 
 
+def load_weights(model: nn.Module, state, what: str = "the checkpoint's weights") -> None:
+    """Load the weights ``state`` strictly into ``model``; a mismatch is one :class:`~pihamno.errors.InputError`
+    sentence (``{what} do not fit the model: w has shape (2,), the model needs (4,)``)."""
+    problem = _load_strict(model, state)
+    if problem:
+        raise InputError(f"{what} do not fit the model: {problem}")
+
+
 def save_checkpoint(path: str | Path, model: nn.Module, **extra) -> None:
-    """Write ``model_payload(model)`` plus ``extra`` keys (weights_only-safe values) to ``path`` atomically."""
+    """Write ``model_payload(model)`` plus ``extra`` keys (weights_only-safe values) to ``path`` atomically.
+
+    Serialised in memory, then written by Python: a write the system refuses (disk full, ``ulimit -f``) is then
+    an ``OSError`` with its errno (one line naming the file, :func:`pihamno.io.atomic_path`), where torch's own
+    file writer reports it in words that vary ("unexpected pos", "file write failed")."""
     clash = [k for k in extra if k in KEYS]
     if clash:
         raise InputError(f"extra checkpoint keys {clash} would overwrite the model entries {list(KEYS)}")
@@ -134,8 +147,10 @@ def save_checkpoint(path: str | Path, model: nn.Module, **extra) -> None:
     for key, value in extra.items():
         _check_plain(value, key)
     payload.update(extra)
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buffer.getbuffer())
 
 
 def _why_unreadable(path: Path, exc: Exception) -> str:
@@ -157,12 +172,23 @@ def _why_unreadable(path: Path, exc: Exception) -> str:
     return "it is not a PyTorch checkpoint (not a zip archive); expected a checkpoint written by pihamno"
 
 
+def checkpoint_in(path: str | Path, names: tuple[str, ...] = ("best.pt", "last.pt")) -> Path:
+    """A checkpoint file, or a run folder's first checkpoint of ``names`` (default its best.pt, else its last.pt);
+    anything else is one :class:`~pihamno.errors.InputError` sentence (:func:`pihamno.errors.input_file`)."""
+    path = Path(path)
+    if path.is_dir():
+        found = next((path / name for name in names if (path / name).is_file()), None)
+        if found is None:
+            raise InputError(f"run folder {str(path)!r} holds no {' or '.join(names)}; give a checkpoint file or "
+                             "the folder of a training run")
+        return found
+    return input_file(path, "checkpoint")
+
+
 def read_payload(path: str | Path, map_location="cpu") -> dict:
     """The payload dict of a checkpoint file, read with ``torch.load(weights_only=True)``; a missing, damaged or
     foreign file is one :class:`~pihamno.errors.InputError` sentence."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint {str(path)!r} does not exist")
+    path = input_file(path, "checkpoint")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # truncated file, foreign pickle, not a zip archive

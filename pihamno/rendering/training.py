@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pihamno.errors import InputError
+from pihamno.errors import InputError, input_file
 from pihamno.rendering.backend import save_png
 
 #: Loss columns known by name (others are recognised by "loss" or "residual" in their name).
@@ -42,9 +42,7 @@ def split_columns(columns: list[str]) -> tuple[list[str], list[str], list[str]]:
 
 def read_metrics(path: str | Path) -> dict[str, np.ndarray]:
     """Every column of a metrics.csv as a float array (empty or non-numeric cells are NaN), in header order."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"training log {str(path)!r} does not exist; a training run writes metrics.csv")
+    path = input_file(path, "training log (metrics.csv)")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)

@@ -33,6 +33,7 @@ number of processes continues under any other (the world size is recorded in it 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
@@ -45,8 +46,12 @@ from pihamno.config import record
 from pihamno.config.build import build_model_for, build_physics, mass_constraint
 from pihamno.config.schema import TrainConfig, diff_configs, dump_toml, from_dict
 from pihamno.data import read_metadata
-from pihamno.errors import InputError
-from pihamno.io import atomic_path
+from pihamno.data.checks import require_sound
+from pihamno.device import set_cpu_threads
+from pihamno.errors import InputError, input_file
+from pihamno.io import atomic_path, write_failure
+from pihamno.locks import hold
+from pihamno.models.checkpoint import checkpoint_in
 from pihamno.stepping import FieldProcessor
 from pihamno.training.balance import LossBalance
 from pihamno.training.distributed import barrier, init_distributed, on_main
@@ -58,8 +63,11 @@ from pihamno.training.windows import TrainingData, load_subsets, load_unlabeled
 
 log = logging.getLogger(__name__)
 
+#: the run folder's lock file (:func:`pihamno.locks.hold`): a second run into a busy folder is refused
+LOCK_FILE = ".lock"
+
 #: Keys that may differ from the checkpoint's on resume (they do not change what was learned so far).
-RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.out", "run.log_every", "run.tensorboard",
+RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.threads", "run.out", "run.log_every", "run.tensorboard",
                "run.compile", "run.bf16", "run.val_every", "run.val_rollout_every", "run.channels_last")
 
 
@@ -165,7 +173,12 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
         if saved_world != env.world and env.is_main:
             log.info(f"resuming a run trained by {saved_world} process(es) with {env.world}: every rank draws the same "
                      f"global batch of {cfg.optim.batch_size} windows, so the run continues as it would have")
-        trainer.load_state(state)
+        try:
+            trainer.load_state(state)
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:  # weights, optimiser, schedule, counters
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = first if isinstance(exc, InputError) else f"its training state does not fit the run ({first})"
+            raise InputError(f"cannot resume {str(checkpoint)!r}: {why}") from None
     return trainer
 
 
@@ -201,12 +214,10 @@ class TrainResult:
 
 def resolve_checkpoint(resume: str | Path) -> Path:
     """A resume target: a checkpoint file, or a run folder (its ``last.pt``)."""
-    p = Path(resume)
-    if p.is_dir():
-        p = p / "last.pt"
-    if not p.is_file():
-        raise InputError(f"cannot resume: checkpoint {str(p)!r} does not exist")
-    return p
+    try:
+        return checkpoint_in(resume, ("last.pt",))
+    except InputError as exc:
+        raise InputError(f"cannot resume: {exc}") from None
 
 
 def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = False, env=None, quiet: bool = False,
@@ -221,19 +232,54 @@ def train(cfg: TrainConfig, *, resume: str | Path = "never", overwrite: bool = F
     out = Path(cfg.run.out)
     if env is None and int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: join the group to decide
         env = init_distributed(cfg.run.device)
-    state, checkpoint, reused = on_main(lambda: _plan(cfg, resume, overwrite), env)
-    if reused is not None:
-        return reused
-    trainer = build_trainer(cfg, state=state, checkpoint=checkpoint, env=env, quiet=quiet, model=model,
-                            physics=physics)
-    write_run_config(trainer, cfg)
-    start = trainer.epoch
-    result = trainer.fit()
-    # every rank waits for rank 0's last checkpoint writes: a rank that left early and tore down the gloo
-    # group while rank 0 still worked aborted the job ("terminate called without an active exception")
-    barrier(trainer.env)
+    threads = set_cpu_threads(cfg.run.threads)
+    try:
+        with contextlib.ExitStack() as held:  # rank 0 holds the run folder's lock until the run ends
+            state, checkpoint, reused = on_main(lambda: _prepare(cfg, resume, overwrite, held), env)
+            if reused is not None:
+                return reused
+            trainer = build_trainer(cfg, state=state, checkpoint=checkpoint, env=env, quiet=quiet, model=model,
+                                    physics=physics)
+            write_run_config(trainer, cfg)
+            start = trainer.epoch
+            result = trainer.fit()
+            # every rank waits for rank 0's last checkpoint writes: a rank that left early and tore down the gloo
+            # group while rank 0 still worked aborted the job ("terminate called without an active exception")
+            barrier(trainer.env)
+    finally:
+        torch.set_num_threads(threads)
     return TrainResult(out, result["epoch"], result["step"], result["best"], result["last"], _to_evaluate(out),
                        "resumed" if state is not None else "trained", start)
+
+
+def _prepare(cfg: TrainConfig, resume: str | Path, overwrite: bool, held: contextlib.ExitStack):
+    """Rank 0: :func:`_plan` the run under the run folder's lock (:func:`pihamno.locks.hold` on ``RUN/.lock``,
+    entered into ``held``), after checking the data (:func:`pihamno.data.checks.require_sound`); a run folder
+    that does not exist yet is created only once the data passed."""
+    out = Path(cfg.run.out)
+    if out.is_dir():
+        _lock(out, held)
+    plan = _plan(cfg, resume, overwrite)
+    if plan[2] is not None:  # finished: nothing is trained, the data are not needed
+        return plan
+    require_sound(input_file(cfg.data.path, "dataset"))
+    if not out.is_dir():
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create run folder {str(out)!r}: {write_failure(exc)}") from None
+        _lock(out, held)
+        plan = _plan(cfg, resume, overwrite)  # another run may have started in it meanwhile
+    return plan
+
+
+def _lock(out: Path, held: contextlib.ExitStack) -> None:
+    """Hold ``out/.lock`` until ``held`` closes; a run folder in use, or one that cannot be written, is refused."""
+    try:
+        held.enter_context(hold(out / LOCK_FILE, f"run folder {str(out)!r}", "wait for that run to finish, stop it, "
+                                "or choose another --out"))
+    except OSError as exc:
+        raise InputError(f"cannot write in run folder {str(out)!r}: {write_failure(exc)}") from None
 
 
 def _plan(cfg: TrainConfig, resume: str | Path, overwrite: bool):

@@ -77,6 +77,7 @@ import torch
 
 from pihamno.errors import InputError, TrainingDiverged
 from pihamno.io import plain
+from pihamno.models.checkpoint import load_weights
 from pihamno.stepping import FieldProcessor, grid_weights, predict_next, rel_l2, stream_rollout
 from pihamno.training import run_state
 from pihamno.training.balance import gradient_shares
@@ -215,7 +216,7 @@ class Trainer:
 
     def load_state(self, state: dict) -> None:
         """Continue from a training checkpoint's payload: weights, optimiser, schedule, counters, best score, RNGs."""
-        self.model.load_state_dict(state["state_dict"])
+        load_weights(self.model, state["state_dict"])
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 from pihamno.choices import ELEMENTS, SPLITS, WEAK_KINDS
 from pihamno.workflows.presets import SCALES, Example, Options
@@ -129,8 +128,13 @@ def parse_options(ex: Example, argv: list[str] | None = None, prog: str | None =
         p.error("--smoke and --scale paper exclude each other")
     if a.seed < 0:
         p.error(f"--seed must be a non-negative integer, got {a.seed}")
-    if a.mesh and not Path(a.mesh).is_file():
-        p.error(f"--mesh {a.mesh!r} does not exist")
+    if a.mesh:
+        from pihamno.errors import InputError, input_file
+
+        try:
+            input_file(a.mesh, "--mesh")
+        except InputError as exc:
+            p.error(str(exc))
     if a.scale == "paper" and not a.yes:
         from pihamno.device import resolve_device
         from pihamno.errors import InputError
