@@ -182,6 +182,16 @@ class PDE(abc.ABC):
         """U such that a lumped-mass step with |u0|, |u1| <= U cannot increase E_h (None: no bound proved)."""
         return None
 
+    def maximum_principle(self, params: SchemeNumbers) -> float | None:
+        """The bound B with |u1| <= B at every node whenever |u0| <= B, if the scheme proves one (None: none).
+
+        A pointwise bound the discrete solution respects, which evaluation reports overshoots of and an
+        inference guard may clip to; the reason is stated in the overriding class's docstring. (The
+        energy-stability bound :meth:`stability_bound` is another thing: a range of u in which the energy
+        cannot rise, not one the solution stays in.)
+        """
+        return None
+
     def default_stabilisation(self, eps: float, tau: float) -> float:
         """The S that ``PDEParams(S=None)`` resolves to (0 unless overridden)."""
         return 0.0
@@ -280,6 +290,13 @@ class AllenCahn(PDE):
     ``U = sqrt((2 (eps^2/tau + S) + 1)/3)``. Default ``S = max(0, 2 - eps^2/tau)``, which also gives a
     discrete maximum principle |u| <= 1 on non-obtuse meshes (Kuhn, five; then the bound holds for free).
 
+    Maximum principle (:meth:`maximum_principle`, lumped mass): the step solves
+    ``(c M_L + K) u1 = M_L phi(u0)`` with ``c = 1/tau + S/eps^2`` and ``phi(u) = (c + 1/eps^2) u - u^3/eps^2``.
+    ``phi`` is increasing on [-1, 1] when ``c + 1/eps^2 >= 3/eps^2``, i.e. ``eps^2/tau + S >= 2``, so
+    ``|phi(u0)| <= phi(1) = c`` for ``|u0| <= 1``; on a non-obtuse mesh (off-diagonal ``K_ij <= 0``: Kuhn, five)
+    ``c M_L + K`` is an M-matrix with row sums ``c m_i``, hence ``|u1| <= 1``. A mesh file need not be
+    non-obtuse: there the bound is what the scheme aims at, and the reference data show whether it holds.
+
     Preconditioner ``"auto"``: DCT (with the edge correction of :mod:`fem.capacitance` one exact solve per step,
     cheaper than the ~8-14 Jacobi iterations). Initial condition: ``phase`` (+-1 phases, length scale 0.4).
     """
@@ -330,6 +347,11 @@ class AllenCahn(PDE):
     def stability_bound(self, params):
         return math.sqrt((2.0 * (params.eps**2 / params.tau + params.S) + 1.0) / 3.0)
 
+    def maximum_principle(self, params):
+        """1 for data in [-1, 1] when the scheme has the lumped mass and ``eps^2/tau + S >= 2`` (class docstring)."""
+        ok = params.mass == "lumped" and params.eps**2 / params.tau + params.S >= 2.0 * (1.0 - 1e-12)
+        return 1.0 if ok else None
+
     def default_stabilisation(self, eps, tau):
         return max(0.0, 2.0 - eps**2 / tau)
 
@@ -352,6 +374,10 @@ class CahnHilliard(PDE):
         E1 - E0 <= -tau |mu1|_K^2 - eps^2 |d|_K^2/2 - (S - F''_max/2) |d|_ML^2 <= 0   whenever S >= F''_max/2,
 
     the bound ``U = sqrt((2 S + 1)/3)``. Default ``S = 2`` (|u| <= 1.29).
+
+    No maximum principle (:meth:`maximum_principle` is None): a fourth-order flow overshoots the wells near
+    curved interfaces (the reference does too: |u| slightly above 1); U bounds where decay is guaranteed, it is
+    not a bound the solution must stay under, and evaluation reports max|u| against it.
 
     Preconditioner ``"auto"``: DCT (CH at 64^3: one exact solve with the edge correction of
     :mod:`fem.capacitance`; ~11 CG iterations with the plain DCT, ~210 with Jacobi). Initial
@@ -436,6 +462,9 @@ class SwiftHohenberg(PDE):
     ``2 sqrt(eps/3) ~ 0.45`` of SH patterns and above the ~5-sigma tails of the default initial condition. At
     the paper's dt = 0.05 the bound is |u| <= 3.7 even with S = 0, so S = 0 there: any S > 0 would only add
     the O(S tau) lag of the stabilisation (5% at S = 1).
+
+    No maximum principle (:meth:`maximum_principle` is None): the amplitude of SH patterns is set by eps
+    (about ``2 sqrt(eps/3)``), not by a comparison argument; evaluation reports max|u| against U.
 
     Preconditioner ``"auto"``: DCT. Initial condition: ``grf`` of amplitude 0.25 (small noise that organises
     into stripes/hexagons), length scale 1.

@@ -14,7 +14,8 @@ Design (every arm the same budget: epochs x steps x batch of labeled windows; se
   pool; physics only (lambda 1); FNO (lambda 0);
 * sizes: 4 / 16 / 64 labeled training trajectories (``--sizes``);
 * metrics: rollout rel-L2 at the last frame and at the training horizon, on the 8 test trajectories and on
-  the OOD set; mass drift and energy increases; the persistence baseline (the last given frame held);
+  the OOD set; mass drift, energy increases and the residual indicator of the predicted steps (docs/evaluation.md);
+  the persistence baseline (the last given frame held) as a row of every table;
 * comparison: per (PDE, size, seed) the difference of each arm to HAMNO, mean +- std over seeds and a 95%
   t-interval of the paired difference.
 
@@ -153,23 +154,26 @@ def plan(pdes, sizes_of, arms, seeds):
 
 
 # ----------------------------------------------------------------------------------------------- analysis
-def per_frame(folder: Path, name: str) -> np.ndarray:
-    """Mean rel-L2 per frame over the scored trajectories (per_frame.csv)."""
+def per_frame(folder: Path, name: str, column: str = "rel_l2_mean") -> np.ndarray:
+    """A column of per_frame.csv (default: the mean rel-L2 per frame over the scored trajectories)."""
     with open(folder / name / "per_frame.csv", newline="") as f:
-        return np.array([float(r["rel_l2_mean"]) for r in csv.DictReader(f)])
+        return np.array([float(r[column]) if r.get(column) not in ("", None) else np.nan for r in csv.DictReader(f)])
 
 
-def persistence(path: Path, which: np.ndarray | None) -> np.ndarray:
-    """Rel-L2 per frame of the persistence baseline (the last given frame held), mean over trajectories."""
+def persistence(folder: Path, name: str, path: Path, which: np.ndarray | None) -> np.ndarray:
+    """Rel-L2 per frame of the persistence baseline (the last given frame held), mean over trajectories: the
+    evaluation's own column, or computed from the data for an evaluation written before it had one."""
+    with open(folder / name / "per_frame.csv") as f:
+        if "rel_l2_persistence_mean" in f.readline():
+            return per_frame(folder, name, "rel_l2_persistence_mean")
     import torch
 
     from pihamno.data import load_trajectories, read_description
     from pihamno.stepping import grid_weights, rel_l2
+    from pihamno.stepping import persistence as held
 
     u = torch.from_numpy(load_trajectories(path, which))
-    w = grid_weights(u.shape[-1], read_description(path).L)
-    held = u[:, T_IN - 1 : T_IN].expand_as(u)
-    return rel_l2(held, u, w).mean(0).numpy()
+    return rel_l2(held(u, T_IN), u, grid_weights(u.shape[-1], read_description(path).L)).mean(0).numpy()
 
 
 def physics_diagnostics(folder: Path) -> dict:
@@ -255,9 +259,10 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
     for pde in pdes:
         case = CASES[pde]
         data = paths_of[pde]["data"]
-        test_idx = json.loads((Path(results[(pde, sizes_of[pde][0], arms[0], seeds[0])]["folder"]) / "eval" /
-                               "metrics.json").read_text())["trajectories"]
-        pers_test, pers_ood = persistence(data, np.asarray(test_idx)), persistence(paths_of[pde]["ood"], None)
+        folder0 = Path(results[(pde, sizes_of[pde][0], arms[0], seeds[0])]["folder"])
+        test_idx = json.loads((folder0 / "eval" / "metrics.json").read_text())["trajectories"]
+        pers_test = persistence(folder0, "eval", data, np.asarray(test_idx))
+        pers_ood = persistence(folder0, "eval_ood", paths_of[pde]["ood"], None)
         h = case.horizon - 1
         first = results[(pde, sizes_of[pde][0], arms[0], seeds[0])]["test"]
         ref_drift = first.get("mass", {}).get("max_drift_ref", {}).get("mean", float("nan")) / case.params["L"] ** 3
@@ -270,8 +275,10 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
             lines += [f"**{size} labeled training trajectories** (mean +- std over {len(seeds)} seeds; paired "
                       "difference to HAMNO with its 95% t-interval)", "",
                       "| arm | test, last frame | vs HAMNO | test, frame " + str(h) + " | OOD, last frame | vs HAMNO |"
-                      " max drift of mean u | energy increases | physics share (obj. / grad), grad cos |",
-                      "|---|---|---|---|---|---|---|---|---|"]
+                      " max drift of mean u | energy increases | residual indicator (mean / > 1) |"
+                      " physics share (obj. / grad), grad cos |",
+                      "|---|---|---|---|---|---|---|---|---|---|",
+                      f"| persistence | {pers_test[-1]:.3f} | - | {pers_test[h]:.3f} | {pers_ood[-1]:.3f} | - | 0 | 0 | 1 / 0% | - |"]
             base = [results[(pde, size, "HAMNO", k)] for k in seeds]
             for arm in arms:
                 rs = [results[(pde, size, arm, k)] for k in seeds]
@@ -283,10 +290,12 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
                 vol = case.params["L"] ** 3
                 drift = [r["test"].get("mass", {}).get("max_drift_pred", {}).get("mean", float("nan")) / vol for r in rs]
                 incr = [r["test"].get("energy", {}).get("increase_count_pred", {}).get("mean", float("nan")) for r in rs]
+                ind = [r["test"].get("indicator", {}).get("mean_pred", {}).get("mean", float("nan")) for r in rs]
+                above = [r["test"].get("indicator", {}).get("above_one_pred", {}).get("mean", float("nan")) for r in rs]
                 diag = [physics_diagnostics(Path(r["folder"])) for r in rs]
                 row = {"pde": pde, "size": size, "arm": arm, "test_last": stats(last), "test_horizon": stats(hor),
                        "ood_last": stats(ood), "mass_drift": stats(drift), "energy_increases": stats(incr),
-                       "diagnostics": diag}
+                       "indicator_mean": stats(ind), "indicator_above_one": stats(above), "diagnostics": diag}
                 if arm != "HAMNO":
                     row["vs_hamno_test"] = paired(last, [b["test"]["rollout"]["rel_l2_final"]["mean"] for b in base])
                     row["vs_hamno_ood"] = paired(ood, [b["ood"]["rollout"]["rel_l2_final"]["mean"] for b in base])
@@ -308,7 +317,8 @@ def report(out: Path, pdes, sizes_of, arms, seeds, results: dict, paths_of: dict
                                         f"{np.mean([x.get('grad_share', np.nan) for x in d]):.2f}, "
                                         + ("-" if only else f"{cos:+.2f}"))
                 lines.append(f"| {arm} | {ms(row['test_last'])} | {vs_t} | {ms(row['test_horizon'])} | "
-                             f"{ms(row['ood_last'])} | {vs_o} | {np.nanmean(drift):.3f} | {np.nanmean(incr):.1f} | {dg} |")
+                             f"{ms(row['ood_last'])} | {vs_o} | {np.nanmean(drift):.3f} | {np.nanmean(incr):.1f} | "
+                             f"{np.nanmean(ind):.3g} / {np.nanmean(above):.0%} | {dg} |")
             lines.append("")
         blob.setdefault("persistence", {})[pde] = {"test": pers_test.tolist(), "ood": pers_ood.tolist()}
         plot_curves(out, pde, sizes_of[pde], arms, seeds, results, pers_test)

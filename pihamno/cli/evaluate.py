@@ -75,8 +75,36 @@ def run(args: argparse.Namespace) -> int:
     print(f"rollout rel-L2: mean over frames {r['rel_l2_mean']['mean']:.4g} "
           f"(median {r['rel_l2_mean']['median']:.4g}), last frame {r['rel_l2_final']['mean']:.4g}")
     print(f"one-step rel-L2: {m['one_step']['rel_l2_mean']['mean']:.4g}")
-    if "mass" in m:
-        print(f"mass drift at last frame: pred {m['mass']['drift_final_pred']['mean']:.3g}, "
-              f"ref {m['mass']['drift_final_ref']['mean']:.3g}")
+    if "persistence" in m:
+        print(f"persistence (the last given frame held) rel-L2: mean over frames "
+              f"{m['persistence']['rel_l2_mean']['mean']:.4g}, last frame {m['persistence']['rel_l2_final']['mean']:.4g}")
+    for line in physics_lines(m):
+        print(line)
     print(f"wrote {args.out}/rollout.h5, metrics.json, per_frame.csv")
+
+
+def physics_lines(m: dict) -> list[str]:
+    """The physical metrics of an evaluation in words, model against reference (means over trajectories)."""
+    lines = []
+    if "energy" in m:
+        e = m["energy"]
+        lines.append(f"free-energy rises per trajectory: pred {e['increase_count_pred']['mean']:.3g} (largest "
+                     f"{e['increase_max_rel_pred']['max']:.2g} relative), ref {e['increase_count_ref']['mean']:.3g}")
+    if "mass" in m:
+        lines.append(f"mass drift at last frame: pred {m['mass']['drift_final_pred']['mean']:.3g}, "
+                     f"ref {m['mass']['drift_final_ref']['mean']:.3g}")
+    if "bounds" in m:
+        b = m["bounds"]
+        B, U = b["maximum_principle"], b["stability_bound"]
+        text = f"max|u| over the predicted frames: pred {b['max_abs_pred']['max']:.4g}, ref {b['max_abs_ref']['max']:.4g}"
+        text += f"; maximum principle |u| <= {B:g}" if B is not None else "; no maximum principle"
+        if U is not None:
+            text += f"; energy-stability bound U = {U:.3g}"
+        lines.append(text)
+    if "indicator" in m:
+        i = m["indicator"]
+        lines.append(f"residual indicator of the predicted steps (0: the scheme's step, 1: standing still): pred mean "
+                     f"{i['mean_pred']['mean']:.3g}, max {i['max_pred']['max']:.3g}, above 1 in "
+                     f"{i['above_one_pred']['mean']:.0%} of steps; ref mean {i['mean_ref']['mean']:.2g}")
+    return lines
     return 0

@@ -6,8 +6,10 @@ teacher-forced one-step predictions (:func:`pihamno.stepping.one_step`) are scor
 ``out`` atomically (built beside it, renamed into place; an existing ``out`` is refused unless ``overwrite``,
 and even then replaced only when it holds an earlier evaluation):
 
-* ``rollout.h5``   :mod:`~.rollout_io` format: reference, prediction, trajectory, rel_l2 and the energy/mass
-  curves (when the dataset names its PDE);
+* ``rollout.h5``   :mod:`~.rollout_io` format: reference, prediction, trajectory, rel_l2, the persistence
+  baseline's rel_l2 (the last given frame held) and the physical curves of the rollout and of the reference
+  (:class:`~.physical_curves.FieldCurves`: energy, mass, max|u|, the residual indicator of every predicted step; when
+  the dataset names its PDE);
 * ``metrics.json`` statistics over the trajectories (:mod:`~.report`);
 * ``per_frame.csv`` per-frame statistics.
 
@@ -30,7 +32,7 @@ from pihamno.errors import InputError
 from pihamno.evaluation import report
 from pihamno.evaluation.rollout_io import Rollout, write_rollout
 from pihamno.selection import select
-from pihamno.stepping import FieldProcessor, grid_weights, one_step, rel_l2, rollout
+from pihamno.stepping import FieldProcessor, grid_weights, one_step, persistence, rel_l2, rollout
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +106,12 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
     from tqdm.auto import tqdm
 
     from pihamno.data import load_trajectories
-    from pihamno.evaluation.energy_mass import FieldCurves
+    from pihamno.evaluation.physical_curves import FieldCurves
 
     curves = None
     weights = None
-    refs, preds, rels, rels1 = [], [], [], []
-    acc = {k: [] for k in ("energy_ref", "energy_pred", "mass_ref", "mass_pred")}
+    refs, preds, rels, rels1, held = [], [], [], [], []
+    acc: dict[str, list] = {}
     bar = tqdm(total=len(idx), disable=quiet, desc="evaluate", unit="traj", dynamic_ncols=True)
     for i in range(0, len(idx), batch_size):
         ref_np = np.asarray(load_trajectories(str(data), idx[i : i + batch_size]), dtype=np.float32)
@@ -117,26 +119,27 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
             n = ref_np.shape[-1]
             weights = grid_weights(n, L).to(dev)
             try:
-                curves = FieldCurves(description, n)
+                curves = FieldCurves(description, n, device=dev)
             except InputError as exc:
-                log.warning(f"no energy/mass curves: {exc}")
+                log.warning(f"no energy/mass/bound/indicator curves: {exc}")
         ref = torch.from_numpy(ref_np).to(dev)
         pred = rollout(model, processor, ref[:, :T_in], F)
         pred1 = one_step(model, processor, ref, T_in)
         rels.append(rel_l2(pred, ref, weights).cpu().numpy())
         rels1.append(rel_l2(pred1, ref, weights).cpu().numpy())
+        held.append(rel_l2(persistence(ref, T_in), ref, weights).cpu().numpy())
         pred_np = pred.cpu().numpy()
         refs.append(ref_np)
         preds.append(pred_np)
         if curves is not None:
             for tag, u in (("ref", ref_np), ("pred", pred_np)):
-                acc[f"energy_{tag}"].append(curves.energy(u))
-                acc[f"mass_{tag}"].append(curves.mass(u))
+                for k, v in curves.curves(u, tag, T_in).items():
+                    acc.setdefault(k, []).append(v)
         bar.update(len(ref_np))
     bar.close()
 
     rel, rel1 = np.concatenate(rels), np.concatenate(rels1)
-    curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v}
+    curve_arrays = {k: np.concatenate(v) for k, v in acc.items() if v} | {"rel_l2_persistence": np.concatenate(held)}
     attrs = {"pde": description.pde or "", "L": L, "dt": dt, "n_given": T_in,
              "eps": np.nan if description.eps is None else description.eps,
              "model": info.get("model", ""), "source": str(data)} | {k: _attr(v) for k, v in info.items()}
@@ -144,7 +147,7 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
                                               {"rel_l2": rel} | curve_arrays))
     metrics = info | {"data": str(data), "trajectories": idx.tolist(), "selection": selection, "n_given": T_in,
                       "frames": F, "dt": dt}
-    metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays)
+    metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays, None if curves is None else curves.bounds())
     report.write_csv(out / "per_frame.csv", report.per_frame_rows(T_in, dt, rel, rel1, curve_arrays),
                      report.PER_FRAME_COLUMNS)
     return metrics

@@ -19,10 +19,20 @@ the reference) and are excluded from every aggregate. Statistics over trajectori
     mass.drift_final_pred / _ref          |m(F-1) - m(0)|
     mass.max_drift_pred / _ref            max_f |m(f) - m(0)|
     mass.rel_drift_max_pred / _ref        max_f |m(f) - m(0)| / |m(0)| (null when m(0) = 0)
+    bounds.maximum_principle              the pointwise bound B the PDE's scheme proves (AC: 1), or null
+    bounds.stability_bound                the energy-stability bound U (docs/design.md section 4.3), or null
+    bounds.max_abs_pred / _ref            max over the predicted frames of max|u|
+    bounds.overshoot_pred / _ref          max(0, max|u| - B) (when B exists)
+    bounds.above_stability_pred / _ref    fraction of predicted frames with max|u| > U (when U exists)
+    indicator.mean_pred / _ref            residual indicator of the predicted steps (docs/physics.md): mean,
+    indicator.max_pred / _ref             largest,
+    indicator.above_one_pred / _ref       fraction of steps above 1 (further from the scheme's step than standing still)
+    persistence.rel_l2_final / _mean      the last given frame held: rel-L2 at the last frame / mean over frames
 
-The predicted steps are f -> f + 1 for f >= n_given - 1 (the first one leaves the last given frame). The
-reference's entries show its floor: float32 storage makes a reference energy "grow" by rounding (sizes
-about 1e-7 relative), and its mass drift is the solver's (CH: round-off).
+The predicted steps are f -> f + 1 for f >= n_given - 1 (the first one leaves the last given frame); the
+model's steps start from its own previous state. The reference's entries show its floor: float32 storage
+makes a reference energy "grow" by rounding (sizes about 1e-7 relative) and gives its indicator ~1e-6, and
+its mass drift is the solver's (CH: round-off).
 """
 
 from __future__ import annotations
@@ -41,9 +51,12 @@ def _pred(a: np.ndarray, n_given: int) -> np.ndarray:
     return np.asarray(a, dtype=np.float64)[:, n_given:]
 
 
-def build_metrics(n_given: int, rel: np.ndarray, rel_one_step: np.ndarray, curves: dict) -> dict:
+def build_metrics(n_given: int, rel: np.ndarray, rel_one_step: np.ndarray, curves: dict,
+                  bounds: dict | None = None) -> dict:
     """The metrics dict. ``rel``, ``rel_one_step``: (T, F); ``curves``: optional (T, F) arrays named
-    ``energy_ref``, ``energy_pred``, ``mass_ref``, ``mass_pred``."""
+    ``<quantity>_ref`` / ``<quantity>_pred`` for energy, mass, max_abs and indicator
+    (:meth:`pihamno.evaluation.physical_curves.FieldCurves.curves`) and ``rel_l2_persistence``; ``bounds`` those of
+    :meth:`~pihamno.evaluation.physical_curves.FieldCurves.bounds`."""
     F = rel.shape[1]
     mid = (F - 1) // 2
     out = {
@@ -75,7 +88,38 @@ def build_metrics(n_given: int, rel: np.ndarray, rel_one_step: np.ndarray, curve
             with np.errstate(divide="ignore", invalid="ignore"):
                 rel = np.where(m[:, 0] != 0, drift.max(axis=1) / np.abs(m[:, 0]), np.nan)
             out["mass"][f"rel_drift_max_{tag}"] = summary(rel)
+    return out | physical_metrics(n_given, curves, bounds) | persistence_metrics(n_given, curves)
+
+
+def physical_metrics(n_given: int, curves: dict, bounds: dict | None) -> dict:
+    """``bounds`` and ``indicator`` entries (module docstring) from the ``max_abs_*`` / ``indicator_*`` curves."""
+    out = {}
+    if "max_abs_pred" in curves and "max_abs_ref" in curves:
+        b = dict(bounds or {})
+        B, U = b.get("maximum_principle"), b.get("stability_bound")
+        out["bounds"] = {"maximum_principle": B, "stability_bound": U}
+        for tag in ("pred", "ref"):
+            peak = _pred(curves[f"max_abs_{tag}"], n_given)
+            out["bounds"][f"max_abs_{tag}"] = summary(peak.max(axis=1, initial=0.0))
+            if B is not None:
+                out["bounds"][f"overshoot_{tag}"] = summary(np.maximum(peak.max(axis=1, initial=0.0) - B, 0.0))
+            if U is not None and np.isfinite(U):
+                out["bounds"][f"above_stability_{tag}"] = summary((peak > U).mean(axis=1))
+    if "indicator_pred" in curves and "indicator_ref" in curves:
+        out["indicator"] = {}
+        for tag in ("pred", "ref"):
+            ind = _pred(curves[f"indicator_{tag}"], n_given)
+            out["indicator"] |= {f"mean_{tag}": summary(ind.mean(axis=1)), f"max_{tag}": summary(ind.max(axis=1)),
+                                 f"above_one_{tag}": summary((ind > 1.0).mean(axis=1))}
     return out
+
+
+def persistence_metrics(n_given: int, curves: dict) -> dict:
+    """``persistence`` entries from the ``rel_l2_persistence`` curve (the last given frame held)."""
+    if "rel_l2_persistence" not in curves:
+        return {}
+    rel = np.asarray(curves["rel_l2_persistence"], dtype=np.float64)
+    return {"persistence": {"rel_l2_final": summary(rel[:, -1]), "rel_l2_mean": summary(_pred(rel, n_given).mean(axis=1))}}
 
 
 def energy_increases(energy: np.ndarray, n_given: int) -> dict:
@@ -91,22 +135,29 @@ def energy_increases(energy: np.ndarray, n_given: int) -> dict:
             "increase_max": np.where(up, de, 0.0).max(axis=1, initial=0.0), "increase_max_rel": rel.max(axis=1, initial=0.0)}
 
 
-PER_FRAME_COLUMNS = ["frame", "time", "given", "rel_l2_mean", "rel_l2_median", "rel_l2_q25", "rel_l2_q75",
-                     "one_step_mean", "energy_ref_mean", "energy_pred_mean", "mass_ref_mean", "mass_pred_mean"]
+#: Curves whose per-frame mean over trajectories goes to ``per_frame.csv`` (as ``<name>_mean``), and those whose
+#: maximum does (``<name>_max``).
+MEAN_CURVES = ("energy_ref", "energy_pred", "mass_ref", "mass_pred", "indicator_ref", "indicator_pred", "rel_l2_persistence")
+MAX_CURVES = ("max_abs_ref", "max_abs_pred")
+PER_FRAME_COLUMNS = (["frame", "time", "given", "rel_l2_mean", "rel_l2_median", "rel_l2_q25", "rel_l2_q75", "one_step_mean"]
+                     + [f"{k}_mean" for k in MEAN_CURVES] + [f"{k}_max" for k in MAX_CURVES])
 
 
 def per_frame_rows(n_given: int, dt: float, rel: np.ndarray, rel_one_step: np.ndarray, curves: dict) -> list[dict]:
     """One row per frame: statistics over trajectories of each curve (given frames flagged ``given = 1``;
-    their one-step entry is empty)."""
+    their one-step and indicator entries are empty)."""
     s, s1 = summary(rel), summary(rel_one_step)
     means = {k: np.mean(np.asarray(v, dtype=np.float64), axis=0) for k, v in curves.items()}
+    maxima = {k: np.max(np.asarray(v, dtype=np.float64), axis=0) for k, v in curves.items() if k in MAX_CURVES}
     rows = []
     for f in range(rel.shape[1]):
         row = {"frame": f, "time": f * dt, "given": int(f < n_given), "rel_l2_mean": s["mean"][f],
                "rel_l2_median": s["median"][f], "rel_l2_q25": s["q25"][f], "rel_l2_q75": s["q75"][f],
                "one_step_mean": None if f < n_given else s1["mean"][f]}
-        for k in ("energy_ref", "energy_pred", "mass_ref", "mass_pred"):
-            row[f"{k}_mean"] = float(means[k][f]) if k in means else None
+        for k in MEAN_CURVES:
+            row[f"{k}_mean"] = float(means[k][f]) if k in means and np.isfinite(means[k][f]) else None
+        for k in MAX_CURVES:
+            row[f"{k}_max"] = float(maxima[k][f]) if k in maxima else None
         rows.append(row)
     return rows
 

@@ -4,6 +4,7 @@
 * :mod:`.isosurface` -- u = 0 interfaces, reference beside prediction coloured by |error|;
 * :mod:`.slices` -- central slice z = L/2 contour plots;
 * :mod:`.curves` -- relative L2 error, energy and mass vs time;
+* :mod:`.physical_tests` -- the physical tests' curves, model against the reference solver (R(t), E(t), ...);
 * :mod:`.render` -- :func:`render_rollout`, the files ``pihamno render`` writes.
 
 Importing this package sets ``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` unless already set.

@@ -6,7 +6,8 @@ weights w (shape (n, n, n), ``sum(w) = L^3``; h^3 inside, h^3/2 on faces, less o
     ||u||^2 = sum_i w_i u_i^2,        rel_l2(pred, ref) = ||pred - ref|| / ||ref||
 
 (the rollout file's ``rel_l2`` curve). The weighted norm is the plain grid norm times h^3 up to the
-boundary layer, so errors do not depend on n. Energy and mass curves are in :mod:`pihamno.evaluation.energy_mass`.
+boundary layer, so errors do not depend on n. Energy, mass, max|u| and residual-indicator curves are in
+:mod:`pihamno.evaluation.physical_curves`; the persistence baseline is :func:`pihamno.stepping.persistence`.
 
 Example:
 

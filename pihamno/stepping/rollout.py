@@ -112,3 +112,16 @@ def one_step(model: torch.nn.Module, processor: FieldProcessor, reference: torch
     for f in range(T_in, reference.shape[1]):
         out[:, f] = predict_next(model, processor, reference[:, f - T_in : f], bf16=bf16)
     return out
+
+
+def persistence(reference: torch.Tensor, T_in: int) -> torch.Tensor:
+    """The persistence baseline ("doing nothing"): every frame f >= T_in is the last given frame T_in - 1.
+
+    reference: (B, F, n, n, n) -> a view of the same shape (frames < T_in are the given ones, as in :func:`rollout`),
+    the rollout a surrogate must beat to be worth running.
+    """
+    if reference.ndim < 2 or not 1 <= T_in <= reference.shape[1]:
+        raise InputError(f"persistence needs trajectories (B, F, ...) with 1 <= T_in <= F, got {tuple(reference.shape)} "
+                         f"and T_in = {T_in}")
+    held = reference[:, T_in - 1 : T_in].expand_as(reference)
+    return torch.cat([reference[:, :T_in], held[:, T_in:]], dim=1)
