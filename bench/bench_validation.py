@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 def stand_in(path: Path, n: int, frames: int, trajectories: int) -> Path:
     from fem.schemes import preset
-    from pihamno.data.dataset import DatasetSpec, generate
+    from pihamno.data import DatasetSpec, generate
 
     if not path.is_file():
         generate(DatasetSpec(params=preset("ac"), n=n, frames=frames, trajectories=trajectories, seed=0), path,

@@ -84,7 +84,7 @@ def dataset(ctx: Context) -> Path:
     if "dataset" in ctx.cache:
         return ctx.cache["dataset"]
     from fem.schemes import preset
-    from pihamno.data.dataset import DatasetSpec, generate
+    from pihamno.data import DatasetSpec, generate
 
     s = ctx.sizes
     spec = DatasetSpec(params=preset("ac"), n=s["n"], frames=s["gen_frames"], trajectories=s["gen_traj"], seed=0)

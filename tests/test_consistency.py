@@ -20,8 +20,7 @@ import torch
 
 from fem.schemes import preset
 from fem.solvers import simulate
-from pihamno.data import DataDescription
-from pihamno.data.dataset import DatasetSpec
+from pihamno.data import DataDescription, DatasetSpec
 from pihamno.physics import PhysicsLoss
 
 MESHES = Path(__file__).resolve().parents[1] / "meshes"

@@ -131,19 +131,19 @@ def test_resume_after_interruption_gives_the_uninterrupted_result(tmp_path):
     with pytest.raises(InputError, match="not written yet"):
         load_trajectories(partial_path(out))
     first = load_trajectories(partial_path(out), committed)
-    import pihamno.data.dataset as ds
+    import pihamno.data.compute as ds
 
-    compute = ds._compute
+    compute = ds.compute_trajectory
 
     def crash_on_the_next(i):  # a worker dying in the middle of a trajectory: nothing of it is committed
         raise Interrupt
 
-    ds._compute = crash_on_the_next
+    ds.compute_trajectory = crash_on_the_next
     try:
         with pytest.raises(Interrupt):
             generate(spec, out, progress=False)
     finally:
-        ds._compute = compute
+        ds.compute_trajectory = compute
     with h5py.File(partial_path(out)) as f:
         assert f["done"][:].sum() == 2
     rerun = []

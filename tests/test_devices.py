@@ -127,9 +127,8 @@ def test_compiled_models_have_no_graph_breaks():
 
 def test_generate_on_device_agrees_with_numpy_and_passes_check_data(tmp_path, device):
     from fem.schemes import preset
-    from pihamno.data import load_trajectories
+    from pihamno.data import DatasetSpec, generate, load_trajectories
     from pihamno.data.checks import check_dataset
-    from pihamno.data.dataset import DatasetSpec, generate
 
     for pde in ("ac", "ch", "sh"):
         spec = DatasetSpec(params=preset(pde), n=10, frames=5, trajectories=3, seed=4)

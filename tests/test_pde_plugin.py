@@ -184,12 +184,12 @@ def test_workers_need_an_importable_plugin(heat, tmp_path):
         assert not list(tmp_path.iterdir())  # refused before any file is written
         generate(data, tmp_path / "d.h5", workers=1, progress=False)  # in-process: fine
         # a worker whose setup fails reports it with its first task (a raising pool initializer would hang)
-        from pihamno.data import dataset as ds
+        from pihamno.data import compute
 
-        ds._init_worker(data, "no_such_plugin_module")
+        compute.init_worker(data, "no_such_plugin_module")
         with pytest.raises(ModuleNotFoundError, match="no_such_plugin_module"):
-            ds._compute(0)
-        ds._WORKER.clear()
+            compute.compute_trajectory(0)
+        compute.clear_worker()
     finally:
         unregister_pde("heat")
         register_pde(heat.HeatEquation)  # back to the module fixture's plugin

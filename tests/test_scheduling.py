@@ -87,11 +87,11 @@ def test_local_cluster_of_two_processes_is_bit_identical_to_serial(tmp_path):
 
 @needs_dask
 def test_dask_retries_a_failed_task_and_leaves_a_failing_one_for_resume(tmp_path, monkeypatch, threads_cluster):
-    import pihamno.data.dataset as ds
+    import pihamno.data.compute as ds
 
     spec = spec_of()
     clean = generate(spec, tmp_path / "clean.h5", progress=False, backend="serial")
-    compute, calls, lock = ds._compute, {}, threading.Lock()
+    compute, calls, lock = ds.compute_trajectory, {}, threading.Lock()
 
     def flaky(index, state=None):
         with lock:
@@ -103,7 +103,7 @@ def test_dask_retries_a_failed_task_and_leaves_a_failing_one_for_resume(tmp_path
             raise RuntimeError("always broken")  # every time: left for resume
         return compute(index, state)
 
-    monkeypatch.setattr(ds, "_compute", flaky)
+    monkeypatch.setattr(ds, "compute_trajectory", flaky)
     out = tmp_path / "d.h5"
     with pytest.raises(RuntimeError, match="always broken") as info:
         generate(spec, out, progress=False, scheduler=threads_cluster, retries=1)
@@ -111,7 +111,7 @@ def test_dask_retries_a_failed_task_and_leaves_a_failing_one_for_resume(tmp_path
     assert calls == {0: 1, 1: 2, 2: 2, 3: 1}  # retries = 1: two tries of the failing ones
     with h5py.File(partial_path(out)) as f:
         assert f["done"][:].tolist() == [1, 1, 0, 1]  # the others are committed
-    monkeypatch.setattr(ds, "_compute", compute)
+    monkeypatch.setattr(ds, "compute_trajectory", compute)
     rerun = []
     generate(spec, out, progress=False, scheduler=threads_cluster, on_commit=rerun.append)
     assert rerun == [2]

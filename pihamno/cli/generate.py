@@ -73,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from fem.schemes import preset
-    from pihamno.data.dataset import DatasetSpec, generate
+    from pihamno.data.dataset import generate
     from pihamno.data.initial_conditions import parse_param
+    from pihamno.data.spec import DatasetSpec
 
     pde = str(args.pde).lower()
     params = preset(pde, eps=args.eps, L=args.L, dt=args.dt, substeps=args.substeps, S=args.S, mass=args.mass)

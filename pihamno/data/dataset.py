@@ -9,15 +9,16 @@ Layout of one file (h5py)::
     solver_residual (trajectories, frames-1)        largest fem.schemes.relative_residual of the frame's steps
     max_abs        (trajectories,) float64          max |u| over all steps (vs. fem.schemes.stability_bound of the scheme)
 
-and attributes recording everything needed to reproduce it: ``pde, eps, L, dt, substeps, S, mass, scheme``
-(:class:`fem.schemes.PDEParams`), ``n, frames, trajectories``, the mesh (``split`` or ``mesh_file``, and
-``mesh_hash``, the content hash of points and cells), ``element``, ``ic_family`` and ``ic_params`` (JSON,
-complete), ``seed``, ``rtol``, ``preconditioner``, ``pihamno_version``, ``format``/``format_version``.
+and attributes recording everything needed to reproduce it (:meth:`pihamno.data.spec.DatasetSpec.attrs`):
+``pde, eps, L, dt, substeps, S, mass, scheme`` (:class:`fem.schemes.PDEParams`), ``n, frames, trajectories``,
+the mesh (``split`` or ``mesh_file``, and ``mesh_hash``, the content hash of points and cells), ``element``,
+``ic_family`` and ``ic_params`` (JSON, complete), ``seed``, ``rtol``, ``preconditioner``, ``pihamno_version``,
+``format``/``format_version``.
 
 Writing (:func:`generate`): trajectories go into ``<out>.partial``, each committed (data, then its ``done`` flag,
-file closed) by this process, the one writer, as soon as it is computed -- here, in a process pool or on a Dask
-cluster (:mod:`pihamno.data.scheduling`); when all are done the file is renamed to ``<out>``. Killing the job
-and running the same command again resumes: finished trajectories stay, the rest are computed (trajectory i
+file closed) by this process, the one writer, as soon as it is computed (:mod:`pihamno.data.compute`) -- here,
+in a process pool or on a Dask cluster (:mod:`pihamno.data.scheduling`); when all are done the file is renamed
+to ``<out>``. Killing the job and running the same command again resumes: finished trajectories stay, the rest are computed (trajectory i
 always uses ``trajectory_rng(seed, i)``, so the result is the same as an uninterrupted run). A partial file
 made with different parameters is refused (or discarded with ``overwrite=True``).
 """
@@ -29,224 +30,28 @@ import json
 import logging
 import os
 import time
-import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fem.choices import Element, Preconditioner, Split
-from fem.schemes import PDEParams
+from pihamno.data.spec import DatasetSpec
 from pihamno.errors import InputError, input_file
 from pihamno.io import check_output, plain, write_failure
 
 if TYPE_CHECKING:  # imported lazily at run time (keeps the command line's start fast)
-    from fem.mesh import MeshChoice
     from pihamno.data.description import DataDescription
 
 log = logging.getLogger(__name__)
 
-FORMAT, FORMAT_VERSION = "pihamno-dataset", 1
-MIN_N = 4
 #: attributes that do not take part in the settings comparison (resume, reuse)
 _NOT_FINGERPRINT = {"created", "pihamno_version"}
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What to generate. ``ic_params`` are overrides; the complete, resolved set is kept after construction.
-
-    The mesh is the structured ``split`` of the n^3 grid or the tetrahedral ``mesh_file`` (then ``split`` is
-    stored as ``""``); :attr:`mesh_choice` is the same as a :class:`fem.mesh.MeshChoice`. P2 on a split runs on
-    the ((n + 1)/2)^3 vertex grid, whose P2 dofs are grid nodes, and needs an odd n (:meth:`mesh`).
-    """
-
-    params: PDEParams
-    n: int
-    frames: int = 101
-    trajectories: int = 1
-    ic_family: str | None = None
-    ic_params: dict = field(default_factory=dict)
-    seed: int = 0
-    split: Split | str | None = "kuhn"
-    mesh_file: str | None = None
-    element: Element = "P1"
-    rtol: float = 1e-10
-    preconditioner: Preconditioner = "auto"
-
-    def __post_init__(self):
-        from fem.choices import ELEMENTS, PRECONDITIONERS
-        from fem.mesh import MeshChoice
-        from pihamno.data.initial_conditions import default_family, resolve_params
-
-        for name, lo in (("n", MIN_N), ("frames", 2), ("trajectories", 1)):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise InputError(f"{name} must be an integer >= {lo}, got {v!r}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
-        choice = MeshChoice(file=self.mesh_file) if self.mesh_file is not None else MeshChoice(split=self.split)
-        if self.element not in ELEMENTS:
-            raise InputError(f"unknown element {self.element!r}; expected one of {', '.join(ELEMENTS)}")
-        if not (isinstance(self.rtol, (int, float)) and 0 < self.rtol < 1):
-            raise InputError(f"solver rtol must be a number in (0, 1), got {self.rtol!r}")
-        if self.preconditioner not in PRECONDITIONERS:
-            raise InputError(f"unknown preconditioner {self.preconditioner!r}; expected one of {', '.join(PRECONDITIONERS)}")
-        if self.element == "P2" and not choice.is_file and self.n % 2 == 0:
-            raise InputError(f"P2 data on the {choice.split} split need an odd n (the P2 dofs of the ((n + 1)/2)^3 "
-                             f"vertex mesh are then the n^3 grid nodes), got n = {self.n}")
-        family = self.ic_family or default_family(self.params.pde)
-        object.__setattr__(self, "ic_family", family)
-        object.__setattr__(self, "ic_params", resolve_params(family, self.params.pde, self.ic_params, eps=self.params.eps))
-        object.__setattr__(self, "split", choice.split or "")
-        object.__setattr__(self, "mesh_file", choice.file)
-
-    @property
-    def mesh_choice(self) -> MeshChoice:
-        """The structured split or the mesh file, as a :class:`fem.mesh.MeshChoice`."""
-        from fem.mesh import MeshChoice
-
-        return MeshChoice(split=self.split or None, file=self.mesh_file)
-
-    def mesh(self):
-        """The tetrahedral mesh the solver runs on: the mesh file (side checked against L), or the structured
-        ``split`` of the n^3 grid (P1) or of its ((n + 1)/2)^3 vertex grid (P2, odd n;
-        :func:`fem.mesh.structured_vertices`)."""
-        return self.mesh_choice.build(self.n, self.params.L, self.element)
-
-    def operators(self):
-        """The assembled operators of the solver: ``fem.assembly.assemble(self.mesh(), element)``."""
-        from fem.assembly import assemble
-
-        return assemble(self.mesh(), self.element)
-
-    def initial_condition(self, index: int):
-        """The initial condition of trajectory ``index`` on the n^3 grid, from ``trajectory_rng(seed, index)``."""
-        from pihamno.data.initial_conditions import sample, trajectory_rng
-
-        return sample(self.ic_family, trajectory_rng(self.seed, index), self.n, self.params.L, self.ic_params)
-
-    def attrs(self, mesh_hash: str) -> dict:
-        """The HDF5 attributes (all str / int / float)."""
-        import pihamno
-
-        p, mesh = self.params, self.mesh_choice.to_attrs()
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "pde": p.pde,
-            "eps": p.eps,
-            "L": p.L,
-            "dt": p.dt,
-            "substeps": p.substeps,
-            "S": p.S,
-            "mass": p.mass,
-            "scheme": p.scheme,
-            "n": int(self.n),
-            "frames": int(self.frames),
-            "trajectories": int(self.trajectories),
-            "split": mesh["split"],
-            "mesh_file": mesh["mesh_file"],
-            "mesh_hash": mesh_hash,
-            "element": self.element,
-            "ic_family": self.ic_family,
-            "ic_params": json.dumps(self.ic_params, sort_keys=True),
-            "seed": int(self.seed),
-            "rtol": float(self.rtol),
-            "preconditioner": self.preconditioner,
-            "pihamno_version": pihamno.__version__,
-        }
 
 
 def partial_path(out: str | Path) -> Path:
     """Where :func:`generate` keeps the unfinished file: ``<out>.partial``."""
     out = Path(out)
     return out.with_name(out.name + ".partial")
-
-
-# --------------------------------------------------------------------------------------------- workers
-_WORKER: dict = {}
-
-
-def worker_state(spec: DatasetSpec) -> dict:
-    """What computing trajectories of ``spec`` needs, assembled once per worker: ``{"spec", "ops", "stepper"}``."""
-    from fem.solvers import Stepper
-
-    ops = spec.operators()
-    return dict(spec=spec, ops=ops, stepper=Stepper(spec.params, ops, spec.preconditioner, spec.rtol))
-
-
-def _setup(spec: DatasetSpec) -> None:
-    """Assemble once per process (:func:`worker_state`) into this process's state."""
-    _WORKER.update(worker_state(spec), error=None)
-
-
-def _init_worker(spec: DatasetSpec, pde_module: str) -> None:
-    """Pool initializer: import ``pde_module`` (the module of the PDE class, so that a PDE a plugin registered
-    with :func:`fem.pde.register_pde` exists in the spawned worker too), then :func:`_setup`. An error is kept
-    and raised by :func:`_compute`: a pool whose initializer raises restarts its workers forever."""
-    import importlib
-
-    try:
-        importlib.import_module(pde_module)
-        _setup(spec)
-    except Exception as exc:
-        _WORKER["error"] = exc
-
-
-def _compute(index: int, state: dict | None = None) -> dict:
-    """Trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``, then the solver.
-
-    ``state`` (:func:`worker_state`) defaults to this process's, set up by :func:`_setup` / :func:`_init_worker`.
-    The result depends on (spec, index) only, never on which worker computes it or in which order.
-    """
-    from fem.solvers import simulate
-
-    if state is None:
-        if _WORKER.get("error") is not None:
-            raise _WORKER["error"]
-        state = _WORKER
-    spec, ops, stepper = state["spec"], state["ops"], state["stepper"]
-    u0 = spec.initial_condition(index)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper)
-    return _result(index, tr, caught)
-
-
-def _result(index: int, tr, caught, j=...) -> dict:
-    """What :func:`_commit` writes for trajectory ``index``: column ``j`` of a batched trajectory ``tr`` (or all of
-    a single one)."""
-    return dict(
-        index=index,
-        u=tr.u[j].astype(np.float32),
-        energy=tr.energy[j],
-        mass=tr.mass[j],
-        cg_iterations=tr.iterations[j].astype(np.int32),
-        solver_residual=tr.residual[j],
-        max_abs=float(tr.max_abs[j]),
-        warnings=[str(w.message) for w in caught],
-    )
-
-
-def _compute_on_device(spec: DatasetSpec, todo: list[int], device, batch: int):
-    """Yield the results of trajectories ``todo``, ``batch`` at a time, from the torch solver on ``device``
-    (:class:`fem.solvers_torch.TorchStepper`: the same scheme and tolerance; frames agree with the numpy solver's
-    to the solver tolerance, not bitwise)."""
-    from fem.solvers import simulate
-    from fem.solvers_torch import TorchStepper
-
-    ops = spec.operators()
-    stepper = TorchStepper(spec.params, ops, spec.preconditioner, spec.rtol, device=device)
-    for i in range(0, len(todo), batch):
-        chunk = todo[i : i + batch]
-        u0 = np.stack([spec.initial_condition(k) for k in chunk])
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            tr = simulate(spec.params, ops, u0, spec.frames, stepper=stepper, dtype=np.float32)
-        for j, k in enumerate(chunk):
-            yield _result(k, tr, caught, j)
 
 
 # --------------------------------------------------------------------------------------------- writer
@@ -434,6 +239,8 @@ def lock_path(out: str | Path) -> Path:
 
 def _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_commit, device, batch) -> None:
     """Compute the trajectories not ``done``, commit each to ``part``, then rename ``part`` to ``out``."""
+    from pihamno.data.compute import compute_on_device
+
     todo = [int(i) for i in np.flatnonzero(~done)]
 
     bar = None
@@ -454,7 +261,7 @@ def _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_comm
 
     try:
         if todo and device is not None:
-            for result in _compute_on_device(spec, todo, device, int(batch)):
+            for result in compute_on_device(spec, todo, device, int(batch)):
                 commit(result)
         elif todo:
             with schedule.results(spec, todo, pde_module, key=json.dumps(attrs, sort_keys=True)) as results:

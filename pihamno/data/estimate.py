@@ -17,7 +17,7 @@ the Jacobi preconditioner) conjugate gradients take ~10 iterations per step: ten
 promises: a loaded machine is slower.
 
 >>> from fem.schemes import preset
->>> from pihamno.data.dataset import DatasetSpec
+>>> from pihamno.data import DatasetSpec
 >>> e = estimate(DatasetSpec(params=preset("ac"), n=64, frames=101, trajectories=10))
 >>> round(e.disk_bytes / 1e9, 2), round(e.memory_bytes / 1e9, 1), round(e.seconds / 60, 1)
 (1.06, 2.7, 0.7)

@@ -1,6 +1,6 @@
 """Where :func:`pihamno.data.dataset.generate` computes trajectories: here, in a process pool, or on Dask.
 
-Every backend yields the results of :func:`pihamno.data.dataset._compute` (one dict per trajectory, in the
+Every backend yields the results of :func:`pihamno.data.compute.compute_trajectory` (one dict per trajectory, in the
 order they finish) to the caller, the one process that writes the HDF5 file. A trajectory depends on
 ``(spec, index)`` only (its initial condition on ``trajectory_rng(seed, index)``), so the data do not depend
 on the backend, the number of workers or the order of completion (docs/scaling.md).
@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pihamno.data import compute
 from pihamno.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,9 @@ class Schedule:
         elif name == "processes":
             import multiprocessing as mp
 
-            from pihamno.data import dataset
-
-            with mp.get_context("spawn").Pool(min(self.workers, len(todo)), dataset._init_worker,
+            with mp.get_context("spawn").Pool(min(self.workers, len(todo)), compute.init_worker,
                                               (spec, pde_module)) as pool:
-                yield pool.imap_unordered(dataset._compute, todo)
+                yield pool.imap_unordered(compute.compute_trajectory, todo)
         else:
             with _dask_client(self.scheduler, min(self.workers, len(todo))) as client:
                 yield _dask_results(client, spec, todo, pde_module, key, self.retries)
@@ -123,11 +122,9 @@ class Schedule:
 
 
 def _serial(spec, todo):
-    from pihamno.data import dataset
-
-    dataset._setup(spec)
+    compute.setup_worker(spec)
     for i in todo:
-        yield dataset._compute(i)  # looked up at call time (tests replace it)
+        yield compute.compute_trajectory(i)  # looked up at call time (tests replace it)
 
 
 # --------------------------------------------------------------------------------------------- dask
@@ -216,17 +213,15 @@ _LOCK = threading.Lock()
 
 def dask_task(spec, key: str, pde_module: str, index: int) -> dict:
     """Trajectory ``index`` on a Dask worker, which assembles once per spec ``key`` (cached; thread-safe)."""
-    from pihamno.data import dataset
-
     with _LOCK:
         state = _CACHE.get(key)
         if state is None:
             _reuse_freed_memory()
             importlib.import_module(pde_module)
-            state = dataset.worker_state(spec)
+            state = compute.worker_state(spec)
             _CACHE.clear()  # one spec at a time per worker process
             _CACHE[key] = state
-    return dataset._compute(index, state)
+    return compute.compute_trajectory(index, state)
 
 
 def _reuse_freed_memory() -> None:
