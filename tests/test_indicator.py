@@ -17,8 +17,7 @@ from fem.assembly import assemble
 from fem.mesh import cube_mesh
 from fem.schemes import SchemeOperators, dual_norm, preset, step_operator
 from fem.solvers import simulate
-from pihamno.data import DataDescription
-from pihamno.data.dataset import DatasetSpec
+from pihamno.data import DataDescription, DatasetSpec
 from pihamno.physics import ResidualIndicator
 
 MESHES = Path(__file__).resolve().parents[1] / "meshes"

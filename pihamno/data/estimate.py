@@ -1,6 +1,6 @@
 """What generating a dataset will take -- memory, disk, time -- said before the work, and refused when impossible.
 
-:func:`estimate` sizes a :class:`~pihamno.data.dataset.DatasetSpec` from measured costs per grid node (below);
+:func:`estimate` sizes a :class:`~pihamno.data.DatasetSpec` from measured costs per grid node (below);
 :func:`check_resources` compares the estimate with this machine (physical memory, free disk, the file-size
 limit ``ulimit -f``) and raises :class:`InputError` with one line when it cannot fit: a ``--n 100000`` is
 refused at once instead of failing inside numpy, and a dataset larger than the disk or the file-size limit
