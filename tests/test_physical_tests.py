@@ -133,10 +133,11 @@ def test_a_plugin_pde_gets_the_generic_tests_and_can_register_its_own():
 
         s = setting("heat", dt=1e-2, eps=0.1, L=2.0)
         assert [t.name for t in pt.tests_for("heat")] == ["energy_decay", "heat_mean"]
+        assert [t.name for t in pt.tests_for("ac")] == ["energy_decay", "sphere"]
         rep = pt.run_physical_tests(s, pt.solver_predictor(s))
         assert rep["failed"] == 0 and {c["test"] for c in rep["checks"]} == {"energy_decay", "heat_mean"}
     finally:
-        pt._TESTS.pop("heat_mean", None)
+        pt.unregister_physical_test("heat_mean")
         unregister_pde("heat")
         sys.modules.pop("heat_equation", None)
         sys.path.remove(str(Path(__file__).parent / "plugins"))
@@ -166,7 +167,7 @@ def test_the_command_runs_end_to_end_on_a_tiny_checkpoint(tiny_checkpoint, capsy
     out = root / "physical"
     assert main(["physical-tests", "--checkpoint", str(root / "run" / "best.pt"), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
-    assert "physical tests of hamno (lambda = 0): Allen-Cahn" in text and "d(R^2)/dt" in text
+    assert "physical tests of hamno, lambda 0: Allen-Cahn" in text and "d(R^2)/dt" in text
     rep = json.loads((out / "physical_tests.json").read_text())
     assert rep["setting"]["n"] == 8 and rep["setting"]["T_in"] == 5 and rep["setting"]["frames"] == 12
     assert {c["test"] for c in rep["checks"]} == {"energy_decay", "sphere"}

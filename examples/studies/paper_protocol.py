@@ -178,16 +178,30 @@ def run_row(pde: str, lam: float, protocol: str, size: Sizes, args, data: Path) 
             "test_trajectories": len(m["trajectories"]), "frames": [mid, last],
             "plain_mid": float(plain[:, mid].mean()), "plain_last": float(plain[:, last].mean()),
             "plain_last_std": float(plain[:, last].std()), "lumped_last": float(m["rollout"]["rel_l2_final"]["mean"]),
-            "published": PUBLISHED[pde][LAMBDAS.index(lam)]}
+            "published": PUBLISHED[pde][LAMBDAS.index(lam)],
+            "indicator_mean": m.get("indicator", {}).get("mean_pred", {}).get("mean"),
+            "indicator_above_one": m.get("indicator", {}).get("above_one_pred", {}).get("mean"),
+            "persistence_last": m.get("persistence", {}).get("rel_l2_final", {}).get("mean")}
 
 
 def results_table(rows: list[dict]) -> str:
+    """The rows, and after each PDE's rows its persistence baseline (the last given frame held, the same test
+    trajectories); the residual indicator of the predicted steps: mean and share of steps above 1."""
+    def num(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
     lines = ["| PDE | lambda | protocol | evaluated | steps | rel-L2 t=mid (plain) | rel-L2 t=last (plain) | "
-             "rel-L2 t=last (lumped-mass) | paper's HAMNO t=100 |", "|---|---:|---|---|---:|---:|---:|---:|---:|"]
-    for r in rows:
+             "rel-L2 t=last (lumped-mass) | residual indicator (mean / > 1) | paper's HAMNO t=100 |",
+             "|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for i, r in enumerate(rows):
         lines.append(f"| {r['pde'].upper()} | {r['lam']:g} | {r['protocol']} | {r['checkpoint']} | {r['steps']} | "
                      f"{r['plain_mid']:.3f} | {r['plain_last']:.3f} +- {r['plain_last_std']:.3f} | "
-                     f"{r['lumped_last']:.3f} | {r['published']:.2f} |")
+                     f"{r['lumped_last']:.3f} | {num(r.get('indicator_mean'), '.3g')} / "
+                     f"{num(r.get('indicator_above_one'), '.0%')} | {r['published']:.2f} |")
+        if i + 1 == len(rows) or rows[i + 1]["pde"] != r["pde"]:
+            held = next((x["persistence_last"] for x in rows if x["pde"] == r["pde"] and x.get("persistence_last") is not None),
+                        None)
+            lines.append(f"| {r['pde'].upper()} | - | persistence | - | - | - | - | {num(held, '.3f')} | 1 / 0% | - |")
     return "\n".join(lines)
 
 

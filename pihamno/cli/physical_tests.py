@@ -71,7 +71,7 @@ def _setting_and_predictor(args):
         data = DataDescription.from_attrs(meta)
     setting = pt.Setting.for_data(data, trained.T_in, args.frames)
     lam = trained.lam
-    label = f"{trained.name or 'model'}" + ("" if lam is None else f" (lambda = {lam:g})")
+    label = f"{trained.name or 'model'}" + ("" if lam is None else f", lambda {lam:g}")  # kept whole in the plots
     return setting, pt.model_predictor(trained.model, trained.processor, dev), label
 
 

@@ -1,4 +1,4 @@
-"""The built-in physical tests (registered with :func:`pihamno.evaluation.physical_tests.register_physical_test`).
+"""The built-in physical tests (registered with :func:`pihamno.evaluation.physical_registry.register_physical_test`).
 
 Every test lets the reference solver give the first ``T_in`` frames and the reference trajectory and compares the
 predictor's rollout with it (docs/evaluation.md has the known answers and why each tolerance is what it is):
@@ -32,7 +32,7 @@ import math
 import numpy as np
 
 from pihamno.evaluation import observables as obs
-from pihamno.evaluation.physical_tests import Check, Predictor, Setting, TestResult, register_physical_test
+from pihamno.evaluation.physical_registry import Check, Predictor, Setting, TestResult, register_physical_test
 
 #: A step "raises the energy" when E(f + 1) > E(f) + ENERGY_ROUNDOFF |E(f)| (float32 frames: ~1e-7 relative).
 ENERGY_ROUNDOFF = 1e-6
