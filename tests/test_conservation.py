@@ -125,24 +125,31 @@ def test_energy_increases_and_mass_drift_in_the_metrics():
     assert out["mass"]["rel_drift_max_pred"]["mean"] == pytest.approx(0.05)  # the zero-mass row is left out
 
 
-def test_summary_table_shows_conservation_for_models_and_reference():
+def test_summary_table_shows_the_physics_for_models_persistence_and_reference():
     from pihamno.workflows.session import conservation, format_summary
 
     stat = {"mean": 0.1, "std": 0.01, "max": 0.2}
     metrics = {"mass": {"max_drift_pred": {"mean": 0.61}, "max_drift_ref": {"mean": 2e-9}},
                "energy": {"increase_count_pred": {"mean": 3.5}, "increase_max_rel_pred": {"max": 1.2e-3},
-                          "increase_count_ref": {"mean": 0.0}, "increase_max_rel_ref": {"max": 0.0}}}
+                          "increase_count_ref": {"mean": 0.0}, "increase_max_rel_ref": {"max": 0.0}},
+               "bounds": {"max_abs_pred": {"max": 1.0421}, "max_abs_ref": {"max": 0.9998}},
+               "indicator": {"mean_pred": {"mean": 0.314}, "above_one_pred": {"mean": 0.25},
+                             "mean_ref": {"mean": 1.8e-6}, "above_one_ref": {"mean": 0.0}}}
+    held = {"rel_l2_final": {"mean": 0.2345, "std": 0.02}, "rel_l2_mean": {"mean": 0.1234}}
     rows = [{"model": "HAMNO", "lambda": 0.0, "rel_l2_final": stat, "rel_l2_mean": stat, "one_step": stat,
              "test_trajectories": 4, **conservation(metrics, "pred")},
             {"model": "PI-HAMNO", "lambda": 0.25, "rel_l2_final": stat, "rel_l2_mean": stat, "one_step": stat,
              "test_trajectories": 4, **conservation({}, "pred")}]
     s = {"title": "Cahn-Hilliard", "scale": "smoke", "dataset": {"n": 16, "trajectories": 12, "frames": 21, "dt": 1e-3},
-         "models": rows, "reference": conservation(metrics, "ref"), "stage_seconds": {"train": 1.0},
+         "models": rows, "reference": conservation(metrics, "ref"), "persistence": held, "stage_seconds": {"train": 1.0},
          "total_seconds": 2.0, "files": {"data": "d", "check": "c", "hamno_checkpoint": "h", "pihamno_checkpoint": "p",
                                          "hamno_metrics": "hm", "pihamno_metrics": "pm", "vtk": ["a.pvd", "b.vti"],
                                          "png": ["x/y/z.png"]}}
     lines = format_summary(s).splitlines()
-    assert "mass drift" in lines[1] and "E grows" in lines[1]
-    assert lines[2].split()[-3:] == ["6.10e-01", "3.5", "1.2e-03"]
-    assert lines[3].split()[-3:] == ["-", "-", "-"]  # not computed: a dash, not a number
-    assert lines[4].split()[0] == "reference" and lines[4].split()[-3:] == ["2.00e-09", "0.0", "0.0e+00"]
+    assert "mass drift" in lines[1] and "E grows" in lines[1] and "max|u|" in lines[1] and "indicator" in lines[1]
+    assert lines[2].split()[-6:] == ["6.10e-01", "3.5", "1.2e-03", "1.042", "0.314", "25%"]
+    assert lines[3].split()[-6:] == ["-"] * 6  # not computed: a dash, not a number
+    # persistence: a row of the table, its rel-L2 and the indicator of standing still (1 by definition)
+    assert lines[4].split()[:6] == ["persistence", "0.2345", "+-", "0.0200", "0.1234", "-"]
+    assert lines[4].split()[-6:] == ["-", "-", "-", "-", "1", "0%"]
+    assert lines[5].split()[0] == "reference" and lines[5].split()[-6:] == ["2.00e-09", "0.0", "0.0e+00", "1.000", "1.8e-06", "0%"]

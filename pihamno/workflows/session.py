@@ -118,6 +118,7 @@ class Session:
                          "one_step": r["one_step"]["rel_l2_mean"], "test_trajectories": len(r["trajectories"]),
                          **conservation(r, "pred")})
         reference = conservation(metrics[MODELS[0].folder], "ref")
+        held = metrics[MODELS[0].folder].get("persistence")  # the same test trajectories for every model
         summary = {"example": self.example.pde, "title": self.example.title, "scale": self.opts.scale,
                    "device": str(self.device),
                    "dataset": {"n": spec.n, "frames": spec.frames, "trajectories": spec.trajectories,
@@ -125,6 +126,8 @@ class Session:
                                "mesh": spec.mesh_file},
                    "physics": {"element": self.opts.element, "weak": self.opts.weak}, "models": rows,
                    "reference": reference,
+                   "persistence": None if held is None else {"rel_l2_final": held["rel_l2_final"],
+                                                             "rel_l2_mean": held["rel_l2_mean"]},
                    "files": files,
                    "rendering_note": rendering_note, "stage_seconds": dict(self.times),
                    "total_seconds": self.seconds}
@@ -134,14 +137,19 @@ class Session:
 
 
 def conservation(metrics: dict, tag: str) -> dict:
-    """Mass drift and energy increases of the rollouts (``tag`` ``"pred"``) or the reference (``"ref"``) from an
-    evaluation's metrics: the mean over trajectories of max_f |m(f) - m(0)|, of the number of steps where the
-    free energy grows, and the largest relative growth over all trajectories (None where not computed)."""
+    """The physics of the rollouts (``tag`` ``"pred"``) or the reference (``"ref"``) from an evaluation's metrics:
+    the mean over trajectories of max_f |m(f) - m(0)| and of the number of steps where the free energy grows,
+    the largest relative growth, the largest max|u| over the predicted frames, and the residual indicator of the
+    predicted steps (mean, and the mean fraction of steps above 1) (None where not computed)."""
     mass, energy = metrics.get("mass") or {}, metrics.get("energy") or {}
+    bounds, indicator = metrics.get("bounds") or {}, metrics.get("indicator") or {}
     pick = lambda d, k, stat: d[k][stat] if k in d else None  # noqa: E731
     return {"mass_drift": pick(mass, f"max_drift_{tag}", "mean"),
             "energy_increases": pick(energy, f"increase_count_{tag}", "mean"),
-            "energy_increase_max_rel": pick(energy, f"increase_max_rel_{tag}", "max")}
+            "energy_increase_max_rel": pick(energy, f"increase_max_rel_{tag}", "max"),
+            "max_abs": pick(bounds, f"max_abs_{tag}", "max"),
+            "indicator_mean": pick(indicator, f"mean_{tag}", "mean"),
+            "indicator_above_one": pick(indicator, f"above_one_{tag}", "mean")}
 
 
 def _conservation_cells(r: dict) -> str:
@@ -149,7 +157,8 @@ def _conservation_cells(r: dict) -> str:
         return f"{'-':>{width}}" if v is None else format(v, f">{width}{fmt}")
 
     return (f"  {num(r.get('mass_drift'), 10, '.2e')}  {num(r.get('energy_increases'), 7, '.1f')} "
-            f"{num(r.get('energy_increase_max_rel'), 9, '.1e')}")
+            f"{num(r.get('energy_increase_max_rel'), 9, '.1e')}  {num(r.get('max_abs'), 6, '.3f')}  "
+            f"{num(r.get('indicator_mean'), 9, '.3g')} {num(r.get('indicator_above_one'), 4, '.0%')}")
 
 
 def format_summary(s: dict) -> str:
@@ -159,15 +168,22 @@ def format_summary(s: dict) -> str:
     lines = [f"{s['title']}, {s['scale']} scale: n = {d['n']}, {d['trajectories']} trajectories x {d['frames']} frames, "
              f"dt = {d['dt']:g}; rollout rel-L2 on {s['models'][0]['test_trajectories']} test trajectories",
              f"  {'model':<9} {'lambda':>6}  {'last frame':>17}  {'mean over frames':>16}  {'one-step':>8}  "
-             f"{'mass drift':>10}  {'E grows':>7} {'max rel':>9}"]
+             f"{'mass drift':>10}  {'E grows':>7} {'max rel':>9}  {'max|u|':>6}  {'indicator':>9} {'> 1':>4}"]
     for r in s["models"]:
         f, m = r["rel_l2_final"], r["rel_l2_mean"]
         lines.append(f"  {r['model']:<9} {r['lambda']:>6g}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  "
                      f"{m['mean']:>16.4f}  {r['one_step']['mean']:>8.4f}" + _conservation_cells(r))
+    if s.get("persistence"):
+        f, m = s["persistence"]["rel_l2_final"], s["persistence"]["rel_l2_mean"]
+        lines.append(f"  {'persistence':<11} {'':>4}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  {m['mean']:>16.4f}  {'-':>8}"
+                     + _conservation_cells({"indicator_mean": 1.0, "indicator_above_one": 0.0}))
     if s.get("reference"):
         lines.append(f"  {'reference':<9} {'':>6}  {'-':>17}  {'-':>16}  {'-':>8}" + _conservation_cells(s["reference"]))
     lines.append("  mass drift: max over frames of |m(t) - m(0)|; E grows: steps where the free energy increases "
-                 "(mean per trajectory) and the largest relative increase")
+                 "(mean per trajectory) and the largest relative increase; max|u|: over the predicted frames")
+    lines.append("  indicator: the scheme's residual of each predicted step relative to standing still (0 = the "
+                 "scheme's step, 1 = doing nothing), mean and share of steps above 1; persistence: the last given "
+                 "frame held (docs/evaluation.md)")
     fl = s["files"]
     vtk, png = fl["vtk"], fl["png"]
     lines += ["  files:",
