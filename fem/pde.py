@@ -50,10 +50,10 @@ values) that :mod:`pihamno.data.initial_conditions` interprets.
 ('ac', 'ch', 'sh')
 >>> get_pde("ch").title, get_pde("ch").conserves_mass, get_pde("sh").preset
 ('Cahn-Hilliard', True, {'eps': 0.15, 'L': 15.0, 'dt': 0.05})
->>> get_pde("kdv")
+>>> get_pde("kdv")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-fem.errors.InputError: unknown PDE 'kdv'; expected one of ac, ch, sh
+fem.errors.InputError: unknown PDE 'kdv'; expected one of ac, ch, sh; if a plugin defines it, load the plugin: ...
 """
 
 from __future__ import annotations
@@ -202,6 +202,10 @@ class PDE(abc.ABC):
 
 # --------------------------------------------------------------------------------------------- registry
 _REGISTRY: dict[str, PDE] = {}
+#: Appended to the refusal of an unknown name: how a PDE defined outside the package gets registered (the
+#: ``pihamno`` command line loads plugins, docs/plugins.md; ``fem`` itself only keeps the registry).
+PLUGIN_HINT = ("if a plugin defines it, load the plugin: pihamno --plugin MODULE_OR_FILE VERB ..., the PIHAMNO_PLUGINS "
+               "environment variable, or install its package (docs/plugins.md)")
 _NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
@@ -253,7 +257,7 @@ def get_pde(name: str | PDE) -> PDE:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise InputError(f"unknown PDE {name!r}; expected one of {', '.join(_REGISTRY)}") from None
+        raise InputError(f"unknown PDE {name!r}; expected one of {', '.join(_REGISTRY)}; {PLUGIN_HINT}") from None
 
 
 def pde_names() -> tuple[str, ...]:

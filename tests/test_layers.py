@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: bottom to top; a module may import its own layer's package or any lower layer
 LAYERS = [
     ["fem"],
-    ["pihamno.errors", "pihamno.io", "pihamno.locks", "pihamno.device", "pihamno.selection", "pihamno.choices"],
+    ["pihamno.errors", "pihamno.io", "pihamno.locks", "pihamno.device", "pihamno.selection", "pihamno.choices", "pihamno.plugins"],
     ["pihamno.data"],
     ["pihamno.models", "pihamno.physics"],
     ["pihamno.stepping"],

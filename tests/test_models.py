@@ -15,17 +15,20 @@ from pihamno.errors import InputError
 from pihamno.io import plain
 from pihamno.models import (
     HAMNO,
-    MODELS,
     OperatorModel,
     available_models,
     build_model,
     count_parameters,
     load_checkpoint,
+    model_class,
     model_from_payload,
     model_payload,
+    register_model,
     save_checkpoint,
+    unregister_model,
     validate_model_options,
 )
+from pihamno.models.options import PositiveInt
 
 TINY = {
     "hamno": dict(width=4, modes=2, width_q=4),
@@ -209,7 +212,7 @@ def test_options_are_checked_strictly_in_one_sentence(name, options, message):
 
 def test_signatures_show_every_option_with_its_default():
     for name in available_models():
-        cls = MODELS[name]
+        cls = model_class(name)
         params = inspect.signature(cls).parameters
         assert all(p.kind is p.KEYWORD_ONLY for p in params.values()), name
         defaults = {k: p.default for k, p in params.items()}
@@ -222,7 +225,7 @@ def test_signatures_show_every_option_with_its_default():
 def test_docs_list_the_signatures_as_they_are():
     docs = (Path(__file__).parents[1] / "docs" / "models.md").read_text()
     for name in available_models():
-        cls = MODELS[name]
+        cls = model_class(name)
         options = ", ".join(f"{k}={p.default!r}" for k, p in inspect.signature(cls).parameters.items())
         assert f"{cls.__name__}(*, {options})".replace("'", '"') in docs, name
 
@@ -234,15 +237,14 @@ def test_lists_for_tuples_ints_for_floats_and_plain_configs():
     expect = dict(build_model("hamno").config, modes=[8, 6, 4], spectral="dct")
     assert validate_model_options("hamno", {"modes": [8, 6, 4], "spectral": "dct"}) == expect
 
-    class Scaled(torch.nn.Module):  # a class registered by hand: checked against its own signature
-        name = "scaled"
-
+    class Scaled(torch.nn.Module):  # not an OperatorModel: checked against its own signature
         def __init__(self, T_in: int = 5, scale: float = 1.0, init: typing.Literal["zeros", "ones"] = "zeros"):
             super().__init__()
             self.config = {"T_in": T_in, "scale": scale, "init": init}
 
-    pihamno.models.registry.MODELS["scaled"] = Scaled
+    register_model("scaled")(Scaled)
     try:
+        assert Scaled.name == "scaled" and model_class("scaled") is Scaled
         assert validate_model_options("scaled", {"scale": 2}) == {"T_in": 5, "scale": 2.0, "init": "zeros"}
         assert build_model("scaled", scale=2).config["scale"] == 2.0
         with pytest.raises(InputError, match="model 'scaled' option 'scale' must be a number, got True"):
@@ -250,9 +252,47 @@ def test_lists_for_tuples_ints_for_floats_and_plain_configs():
         with pytest.raises(InputError, match="'init' = 'twos' is not allowed; expected one of zeros, ones"):
             validate_model_options("scaled", {"init": "twos"})
     finally:
-        del pihamno.models.registry.MODELS["scaled"]
+        unregister_model("scaled")
+    assert "scaled" not in available_models()
     with pytest.raises(TypeError, match="keyword-only"):
         type("Positional", (OperatorModel,), {"__init__": lambda self, width=3: None})
+
+
+def test_register_model_refusals_and_reload():
+    """The decorator refuses what could not be built or checkpointed like the built-in models, in one sentence."""
+
+    @register_model
+    class Doubler(OperatorModel):  # bare decorator: the class's own name
+        name = "doubler"
+
+        def __init__(self, *, T_in: PositiveInt = 5):
+            super().__init__()
+
+        def forward(self, u):
+            return 2 * u[:, -1:]
+
+    try:
+        assert build_model("doubler").config == {"T_in": 5} and model_class("doubler") is Doubler
+        register_model("doubler")(Doubler)  # the same class again (a module reload) replaces it
+        with pytest.raises(InputError, match="'doubler' is already registered by .*Doubler"):
+            register_model("doubler")(type("Doubler2", (Doubler,), {}))
+        with pytest.raises(InputError, match="named 'doubler' in its body but registered as 'twice'"):
+            register_model("twice")(Doubler)
+        payload = model_payload(build_model("doubler", T_in=3))
+        assert model_from_payload(payload).config == {"T_in": 3}
+    finally:
+        unregister_model("doubler")
+    with pytest.raises(InputError, match="checkpoint holds unknown model 'doubler'.*--plugin"):
+        model_from_payload(payload)
+    with pytest.raises(InputError, match="unknown model 'doubler'.*if a plugin defines it, load the plugin"):
+        model_class("doubler")
+    with pytest.raises(InputError, match="expects a torch.nn.Module subclass"):
+        register_model("x")(int)
+    with pytest.raises(InputError, match="lower-case identifier as its name, got 'Big'"):
+        register_model("Big")(type("Big", (torch.nn.Module,), {"__init__": lambda self, *, T_in=5: None}))
+    with pytest.raises(InputError, match="must take the option T_in"):
+        register_model("no_t")(type("NoT", (torch.nn.Module,), {"__init__": lambda self, *, width=3: None}))
+    assert "doubler" not in available_models() and "no_t" not in available_models()
 
 
 def test_checkpoint_with_list_modes_and_partial_config_loads(tmp_path):

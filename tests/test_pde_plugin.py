@@ -186,7 +186,7 @@ def test_workers_need_an_importable_plugin(heat, tmp_path):
         # a worker whose setup fails reports it with its first task (a raising pool initializer would hang)
         from pihamno.data import compute
 
-        compute.init_worker(data, "no_such_plugin_module")
+        compute.init_worker(data, (), ("no_such_plugin_module",))
         with pytest.raises(ModuleNotFoundError, match="no_such_plugin_module"):
             compute.compute_trajectory(0)
         compute.clear_worker()

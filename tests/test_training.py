@@ -63,13 +63,14 @@ def decay_data(n_traj=8, frames=12, n=6, seed=0) -> np.ndarray:
 
 def register_test_model(monkeypatch=None):
     """Put :class:`LinearStep` into the model registry, so checkpoints of it save and rebuild like any model
-    (through ``monkeypatch`` when given, else for the whole process, e.g. in a spawned DDP worker)."""
-    from pihamno.models import MODELS
+    (until the test ends when ``monkeypatch`` is given, else for the whole process, e.g. in a spawned DDP worker)."""
+    from pihamno.models import register_model, registry
 
-    if monkeypatch is not None:
-        monkeypatch.setitem(MODELS, LinearStep.name, LinearStep)
-    else:
-        MODELS[LinearStep.name] = LinearStep
+    if monkeypatch is None:
+        register_model(LinearStep)
+    else:  # checked like any model, then put into the registry's dict so that the test's teardown removes it
+        registry._check_class(LinearStep, LinearStep.name)
+        monkeypatch.setitem(registry._MODELS, LinearStep.name, LinearStep)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,12 @@ status 2; ``--debug`` shows the traceback instead. Ctrl-C exits with 130 and SIG
 removing temporary files and releasing locks; a closed pipe (``| head``) ends quietly. A flag argparse
 cannot read is one line too (``pihamno VERB: error: ... (see --help)``, status 2), and a negative number in any
 notation is read as a value, so that the verb refuses it with its range
-(:class:`pihamno.workflows.options.ArgumentParser`). The library logs
+(:class:`pihamno.workflows.options.ArgumentParser`).
+
+Plugins (:mod:`pihamno.plugins`, docs/plugins.md): before the parser is built, :func:`main` loads the installed
+packages' entry points, the ``PIHAMNO_PLUGINS`` environment variable and every ``--plugin MODULE_OR_FILE`` given
+before the verb, so that every verb -- and its ``--help`` -- sees the PDEs, models and initial-condition
+families they register; a plugin that fails to import is one ``pihamno: error: plugin ...`` line. The library logs
 through :mod:`logging` (loggers ``pihamno.*`` and ``fem.*``); :func:`setup_logging` sends those records to
 stderr as ``pihamno: message`` lines.
 """
@@ -38,13 +43,39 @@ def verb_modules() -> list[str]:
     return [n for n in VERB_ORDER if n in found] + sorted(found - set(VERB_ORDER))
 
 
+def verb_names() -> list[str]:
+    """The verbs as typed (``check_data`` -> ``check-data``)."""
+    return [name.replace("_", "-") for name in verb_modules()]
+
+
+def global_options(argv: list[str]) -> tuple[list[str], bool]:
+    """``(plugins, debug)``: the ``--plugin`` values and ``--debug`` given before the verb (read before the parser
+    is built, because the verbs' choices and help list what the plugins register)."""
+    plugins, debug, verbs, i = [], False, set(verb_names()), 0
+    while i < len(argv) and argv[i] not in verbs:
+        token = argv[i]
+        if token == "--plugin" and i + 1 < len(argv):
+            plugins.append(argv[i + 1])
+            i += 1
+        elif token.startswith("--plugin="):
+            plugins.append(token.split("=", 1)[1])
+        elif token == "--debug":
+            debug = True
+        i += 1
+    return plugins, debug
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from pihamno.plugins import ENV_VAR
     from pihamno.workflows.options import ArgumentParser
 
     parser = ArgumentParser(
         prog="pihamno",
         description="Physics-informed hierarchical neural operators (HAMNO / PI-HAMNO) for 3D phase-field "
         "PDEs on finite elements. Run 'pihamno VERB --help' for each verb.",
+        epilog=f"plugins: PDEs, models and initial-condition families from installed packages (entry points) load "
+        f"by themselves; a module or a single file with --plugin (before the verb) or the {ENV_VAR} environment "
+        "variable (several separated by ':'). See docs/plugins.md.",
     )
     parser.add_argument("--debug", action="store_true", help="show full tracebacks for user errors")
     parser.add_argument("--threads", type=int, default=None, metavar="N",
@@ -52,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "machine shared with other jobs or with several processes: waiting threads spin (one "
                         "ac_small epoch: 32 s on 2 threads of a busy 2-core machine, 3 s on 1). For train it is "
                         "[run] threads")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="import this module or .py file first, for the PDEs, models and initial-condition "
+                        "families it registers (repeatable; before the verb; also in the workers of generate)")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in verb_modules():
         module = importlib.import_module(f"{__name__}.{name}")
@@ -96,7 +130,17 @@ def setup_logging(debug: bool = False, quiet: bool = False) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from pihamno.errors import InputError
+    from pihamno.plugins import load_plugins
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    plugins, debug = global_options(argv)
+    try:
+        load_plugins(plugins)
+    except InputError as exc:
+        if debug:
+            raise
+        print(f"pihamno: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.debug, getattr(args, "quiet", False))

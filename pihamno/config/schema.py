@@ -97,6 +97,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pihamno.choices import Balance, DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
 from pihamno.errors import InputError, input_file, unknown_name, validation_error
+from pihamno.plugins import HINT
 
 _STRICT = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
 
@@ -265,8 +266,9 @@ def _check_model(cfg: TrainConfig, source: str) -> None:
     """The ``[model]`` options against the model's own signature (without building it)."""
     from pihamno.models import registry
 
-    if cfg.model.name not in registry.MODELS:
-        raise unknown_name(cfg.model.name, registry.available_models(), "model", f"[model] name of {source}")
+    if cfg.model.name not in registry.available_models():
+        raise InputError(f"{unknown_name(cfg.model.name, registry.available_models(), 'model', f'[model] name of {source}')}; "
+                         f"{HINT}")
     try:
         registry.validate_model_options(cfg.model.name, {**cfg.model.options, "T_in": cfg.data.T_in})
     except InputError as exc:

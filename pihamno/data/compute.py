@@ -5,7 +5,8 @@ computed; this module computes them, one result dict per trajectory (what the wr
 
 * :func:`worker_state` -- the assembled operators and the solver of a spec, built once per worker;
 * :func:`setup_worker` / :func:`init_worker` -- that state for this process (in-process, or as the initialiser
-  of a process pool, which first imports the module of the PDE, so that a PDE a plugin registered exists in
+  of a process pool, which first loads the plugins of the parent process and imports the modules of the PDE
+  and the initial-condition family, :func:`load_worker_modules`, so that what a plugin registered exists in
   the worker too);
 * :func:`compute_trajectory` -- trajectory ``index``: its initial condition from ``trajectory_rng(seed, index)``,
   then the reference solver; the result depends on (spec, index) only;
@@ -40,12 +41,30 @@ def setup_worker(spec: DatasetSpec) -> None:
     _WORKER.update(worker_state(spec), error=None)
 
 
-def init_worker(spec: DatasetSpec, pde_module: str) -> None:
-    """Process-pool initialiser: import ``pde_module`` (the module of the PDE class), then :func:`setup_worker`.
-    An error is kept and raised by :func:`compute_trajectory`: a pool whose initialiser raises restarts its
-    workers forever."""
+def worker_modules(spec: DatasetSpec) -> tuple[str, ...]:
+    """The modules that define the PDE and the initial-condition family of ``spec`` (outside ``fem`` and
+    ``pihamno``): each worker imports them, after the plugins, so that what a plugin registered exists there."""
+    from pihamno.data.initial_conditions import FAMILIES
+
+    found = (type(spec.params.equation).__module__, FAMILIES[spec.ic_family].fn.__module__)
+    return tuple(dict.fromkeys(m for m in found if m.split(".")[0] not in ("fem", "pihamno")))
+
+
+def load_worker_modules(plugins: tuple[str, ...] | list[str], modules: tuple[str, ...]) -> None:
+    """In a worker process: the installed plugins' entry points, the explicit ``plugins`` of the process that
+    started it (:func:`pihamno.plugins.loaded_plugins`), then ``modules`` (:func:`worker_modules`)."""
+    from pihamno.plugins import load_plugins
+
+    load_plugins(plugins, environment=False)
+    for module in modules:
+        importlib.import_module(module)
+
+
+def init_worker(spec: DatasetSpec, plugins: tuple[str, ...], modules: tuple[str, ...]) -> None:
+    """Process-pool initialiser: :func:`load_worker_modules`, then :func:`setup_worker`. An error is kept and
+    raised by :func:`compute_trajectory`: a pool whose initialiser raises restarts its workers forever."""
     try:
-        importlib.import_module(pde_module)
+        load_worker_modules(plugins, modules)
         setup_worker(spec)
     except Exception as exc:
         _WORKER["error"] = exc

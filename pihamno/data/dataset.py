@@ -193,9 +193,11 @@ def generate(
     (progress hooks, tests).
     """
     from fem.assembly import mesh_key
+    from pihamno.data.compute import worker_modules
     from pihamno.data.estimate import check_resources, estimate
     from pihamno.data.scheduling import Schedule
     from pihamno.locks import hold
+    from pihamno.plugins import loaded_plugins, worker_can_import
 
     out = Path(out)
     schedule = Schedule(backend, workers, scheduler, retries)
@@ -205,13 +207,12 @@ def generate(
     if not isinstance(batch, (int, np.integer)) or isinstance(batch, bool) or batch < 1:
         raise InputError(f"batch must be an integer >= 1, got {batch!r}")
     check_output(out, overwrite)
-    pde_module = type(spec.params.equation).__module__  # imported by each worker (a plugin PDE registers there)
-    if schedule.remote:
-        import importlib.util
-
-        if importlib.util.find_spec(pde_module) is None:
-            raise InputError(f"the PDE {spec.params.pde!r} is defined in module {pde_module!r}, which worker "
-                             "processes cannot import; make it importable or use workers = 1")
+    plugins, modules = tuple(loaded_plugins()), worker_modules(spec)  # what each worker loads first
+    for module in modules if schedule.remote else ():
+        if not worker_can_import(module):
+            raise InputError(f"the PDE or initial-condition family of this dataset is defined in module {module!r}, "
+                             "which worker processes cannot import; load it as a plugin (pihamno --plugin FILE, or "
+                             "pihamno.plugins.load_plugins([FILE]) in Python), make it importable, or use workers = 1")
 
     part = partial_path(out)
     with hold(lock_path(out), f"dataset {str(out)!r}", "wait for that generate to finish or stop it (a rerun "
@@ -227,7 +228,7 @@ def generate(
             check_resources(cost, out, name, memory=False)
             _create(part, spec, attrs)
             done = np.zeros(spec.trajectories, dtype=bool)
-        _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_commit, device, batch)
+        _write(spec, out, part, done, schedule, (plugins, modules), attrs, progress, on_commit, device, batch)
     return out
 
 
@@ -237,8 +238,9 @@ def lock_path(out: str | Path) -> Path:
     return out.with_name(out.name + ".lock")
 
 
-def _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_commit, device, batch) -> None:
-    """Compute the trajectories not ``done``, commit each to ``part``, then rename ``part`` to ``out``."""
+def _write(spec, out, part, done, schedule, worker_imports, attrs, progress, on_commit, device, batch) -> None:
+    """Compute the trajectories not ``done``, commit each to ``part``, then rename ``part`` to ``out``.
+    ``worker_imports``: ``(plugins, modules)`` each worker loads first (:func:`pihamno.data.compute.load_worker_modules`)."""
     from pihamno.data.compute import compute_on_device
 
     todo = [int(i) for i in np.flatnonzero(~done)]
@@ -264,7 +266,7 @@ def _write(spec, out, part, done, schedule, pde_module, attrs, progress, on_comm
             for result in compute_on_device(spec, todo, device, int(batch)):
                 commit(result)
         elif todo:
-            with schedule.results(spec, todo, pde_module, key=json.dumps(attrs, sort_keys=True)) as results:
+            with schedule.results(spec, todo, *worker_imports, key=json.dumps(attrs, sort_keys=True)) as results:
                 for result in results:
                     commit(result)
     finally:

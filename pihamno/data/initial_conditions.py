@@ -25,6 +25,8 @@ Families (in-distribution defaults: AC ``phase``, CH ``phase`` with a mean shift
 * ``spheres``  union (max) of ``count`` spheres with random centres and radii in [rmin, rmax]: OOD.
 * ``ellipsoid`` a randomly rotated ellipsoid with semi-axes in [rmin, rmax] around the centre: OOD.
 
+More families register with :func:`register_family` (a plugin's: docs/plugins.md).
+
 Seeding: trajectory ``i`` of a dataset with seed ``s`` uses ``trajectory_rng(s, i)``
 (``numpy.random.default_rng([s, i])``), so any trajectory can be regenerated alone.
 
@@ -37,7 +39,9 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -46,6 +50,7 @@ import scipy.fft
 
 from fem.pde import get_pde
 from pihamno.errors import InputError
+from pihamno.plugins import HINT
 
 
 def trajectory_rng(seed: int, index: int) -> np.random.Generator:
@@ -164,6 +169,50 @@ FAMILIES: dict[str, Family] = {
     ]
 }
 
+_FAMILY_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
+
+
+def register_family(name: str, defaults: dict, description: str = "", ood: bool = False):
+    """Register an initial-condition family (a function decorator; a plugin's, docs/plugins.md)::
+
+        @register_family("blobs", dict(count=3, width=None), "random tanh blobs")
+        def blobs(rng, n, L, *, count, width): ...      # -> (n, n, n) on the node grid of [0, L]^3
+
+    ``defaults`` names every keyword parameter of the function; a ``None`` default is filled per PDE
+    (:func:`resolve_params`: ``width`` from eps, the others from the PDE's ``initial_condition``). A name taken by
+    another function is refused; registering the same function again (a module reload) replaces it.
+    """
+    def decorate(fn: Callable) -> Callable:
+        if not isinstance(name, str) or not _FAMILY_NAME.match(name):
+            raise InputError(f"an initial-condition family needs a lower-case name (letters, digits, -, _), got {name!r}")
+        if not callable(fn) or not isinstance(defaults, dict):
+            raise InputError(f"initial-condition family {name!r}: register_family(name, defaults) decorates a function")
+        params = list(inspect.signature(fn).parameters)
+        if set(params[3:]) != set(defaults):
+            raise InputError(f"initial-condition family {name!r}: the function takes ({', '.join(params)}), expected "
+                             f"(rng, n, L, *, {', '.join(defaults)}) as its defaults name them")
+        old = FAMILIES.get(name)
+        if old is not None and (old.fn.__module__, old.fn.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise InputError(f"initial-condition family {name!r} is already registered by "
+                             f"{old.fn.__module__}.{old.fn.__qualname__}")
+        FAMILIES[name] = Family(name, fn, dict(defaults), description, ood)
+        return fn
+
+    return decorate
+
+
+def unregister_family(name: str) -> None:
+    """Remove the initial-condition family ``name`` (plugins and tests)."""
+    _family(name)
+    del FAMILIES[name]
+
+
+def _family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise InputError(f"unknown initial-condition family {name!r}; expected one of {', '.join(FAMILIES)}; {HINT}")
+    return FAMILIES[name]
+
+
 #: Parameters whose ``None`` default is a per-PDE value (:attr:`fem.pde.PDE.initial_condition`).
 _PER_PDE = ("length_scale", "level", "amplitude", "radius", "rmin", "rmax")
 
@@ -186,11 +235,9 @@ def resolve_params(family: str, pde: str, overrides: dict | None = None, eps: fl
     sets the interface ``width = sqrt(2) eps``. Unknown families, unknown parameter names, per-PDE values the
     PDE does not give, and non-finite or negative lengths raise :class:`InputError`.
     """
-    if family not in FAMILIES:
-        raise InputError(f"unknown initial-condition family {family!r}; expected one of {', '.join(FAMILIES)}")
+    fam = _family(family)
     equation = get_pde(pde)
     defaults = equation.initial_condition
-    fam = FAMILIES[family]
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(fam.defaults))
     if unknown:
@@ -221,11 +268,10 @@ def resolve_params(family: str, pde: str, overrides: dict | None = None, eps: fl
 
 def sample(family: str, rng: np.random.Generator, n: int, L: float, params: dict) -> np.ndarray:
     """One initial condition of ``family`` with complete ``params`` (:func:`resolve_params`): (n, n, n) float64."""
-    if family not in FAMILIES:
-        raise InputError(f"unknown initial-condition family {family!r}; expected one of {', '.join(FAMILIES)}")
+    fam = _family(family)
     if not isinstance(n, (int, np.integer)) or n < 3:
         raise InputError(f"n must be an integer >= 3 grid nodes per side, got {n!r}")
-    u = FAMILIES[family].fn(rng, int(n), float(L), **params)
+    u = fam.fn(rng, int(n), float(L), **params)
     return np.ascontiguousarray(u, dtype=np.float64)
 
 

@@ -19,6 +19,11 @@ on the backend, the number of workers or the order of completion (docs/scaling.m
                 for ``workers > 1`` without Dask; ``serial`` otherwise
 ==============  ===============================================================================================
 
+**Plugins** (docs/plugins.md): the pool's workers load the plugins of this process
+(:func:`pihamno.plugins.loaded_plugins`) in their initialiser; Dask workers load their own environment's entry
+points and the plugins given, a plugin file shipped to them first (``UploadFile``), a plugin module imported by
+name (it must be installed there).
+
 All trajectories to compute are submitted at once, so Dask balances them over the workers there are and an
 adaptive cluster (``cluster.adapt(...)``) sees the whole queue; the writer takes each result as it completes
 (a result waits on its worker until then) and cancels the rest when it stops.
@@ -96,9 +101,11 @@ class Schedule:
         return self.name != "serial"
 
     @contextlib.contextmanager
-    def results(self, spec, todo: list[int], pde_module: str, key: str = "") -> Iterator[Iterator[dict]]:
+    def results(self, spec, todo: list[int], plugins: tuple[str, ...] = (), modules: tuple[str, ...] = (),
+                key: str = "") -> Iterator[Iterator[dict]]:
         """A context whose value iterates over the results of trajectories ``todo`` as they finish; leaving
-        it (also by an exception of the caller) stops the workers. ``key`` identifies the spec (task names)."""
+        it (also by an exception of the caller) stops the workers. Each worker first loads ``plugins`` and imports
+        ``modules`` (:func:`pihamno.data.compute.load_worker_modules`); ``key`` identifies the spec (task names)."""
         name = self.name
         log.info("computing %d trajectories: %s", len(todo), self.describe())
         if name == "serial":
@@ -107,11 +114,11 @@ class Schedule:
             import multiprocessing as mp
 
             with mp.get_context("spawn").Pool(min(self.workers, len(todo)), compute.init_worker,
-                                              (spec, pde_module)) as pool:
+                                              (spec, tuple(plugins), tuple(modules))) as pool:
                 yield pool.imap_unordered(compute.compute_trajectory, todo)
         else:
             with _dask_client(self.scheduler, min(self.workers, len(todo))) as client:
-                yield _dask_results(client, spec, todo, pde_module, key, self.retries)
+                yield _dask_results(client, spec, todo, _ship_plugins(client, plugins), modules, key, self.retries)
 
     def describe(self) -> str:
         name = self.name
@@ -174,13 +181,28 @@ def _wait_for_file(path: str) -> None:
         time.sleep(0.5)
 
 
-def _dask_results(client, spec, todo, pde_module, key, retries):
+def _ship_plugins(client, plugins) -> tuple[str, ...]:
+    """Send the plugin files among ``plugins`` to the Dask workers (an ``UploadFile`` worker plugin: every worker,
+    also one that joins later, writes the file into its local directory, which is on its ``sys.path``); returns
+    the plugins as the workers load them: files by their module name, modules as they are (those must be
+    importable on the workers: installed there, or on their PYTHONPATH)."""
+    from distributed.diagnostics.plugin import UploadFile
+
+    from pihamno.plugins import is_file_plugin, module_name
+
+    for plugin in plugins:
+        if is_file_plugin(plugin):
+            client.register_plugin(UploadFile(plugin, load=False), name=f"pihamno-plugin-{module_name(plugin)}")
+    return tuple(module_name(p) for p in plugins)
+
+
+def _dask_results(client, spec, todo, plugins, modules, key, retries):
     """Submit the trajectories; yield results as they complete (``as_completed``)."""
     from distributed import as_completed
 
     token = hashlib.sha1(key.encode()).hexdigest()
     run = uuid.uuid4().hex[:8]  # fresh task names: a cluster keeps the results (and errors) of names it has seen
-    index = {client.submit(dask_task, spec, token, pde_module, i, key=f"pihamno-{run}-trajectory-{i}", retries=retries,
+    index = {client.submit(dask_task, spec, token, plugins, modules, i, key=f"pihamno-{run}-trajectory-{i}", retries=retries,
                            pure=False): i for i in todo}
     running, failures = as_completed(list(index)), []
     try:
@@ -211,13 +233,18 @@ _CACHE: dict = {}
 _LOCK = threading.Lock()
 
 
-def dask_task(spec, key: str, pde_module: str, index: int) -> dict:
-    """Trajectory ``index`` on a Dask worker, which assembles once per spec ``key`` (cached; thread-safe)."""
+def dask_task(spec, key: str, plugins: tuple[str, ...], modules: tuple[str, ...], index: int) -> dict:
+    """Trajectory ``index`` on a Dask worker, which loads ``plugins`` and ``modules`` and assembles once per spec
+    ``key`` (cached; thread-safe)."""
     with _LOCK:
         state = _CACHE.get(key)
         if state is None:
             _reuse_freed_memory()
-            importlib.import_module(pde_module)
+            try:
+                compute.load_worker_modules(plugins, modules)
+            except (InputError, ImportError) as exc:
+                raise InputError(f"on a Dask worker: {exc}; a plugin module must be installed on the workers (or on "
+                                 "their PYTHONPATH), a plugin file is shipped to them (docs/plugins.md)") from None
             state = compute.worker_state(spec)
             _CACHE.clear()  # one spec at a time per worker process
             _CACHE[key] = state

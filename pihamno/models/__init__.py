@@ -3,6 +3,7 @@
 ``build_model(name, **options)`` builds any registered model (``available_models()``): HAMNO (:mod:`.hamno`) and
 the baselines FNO, F-FNO, U-Net, U-NO, U-FNO, DeepONet; the classes themselves take the same keyword-only
 options (``help(HAMNO)`` lists them). ``validate_model_options(name, options)`` checks options without building.
+A model class registers itself with ``@register_model("name")`` (:mod:`.registry`; a plugin's too, docs/plugins.md).
 :mod:`.checkpoint` saves and rebuilds the models.
 """
 
@@ -12,7 +13,7 @@ from .deeponet import DeepONet
 from .ffno import FFNO
 from .fno import FNO
 from .hamno import HAMNO
-from .registry import MODELS, available_models, build_model, model_class, validate_model_options
+from .registry import available_models, build_model, model_class, register_model, unregister_model, validate_model_options
 from .ufno import UFNO
 from .unet import UNet
 from .uno import UNO
@@ -21,7 +22,6 @@ __all__ = [
     "FFNO",
     "FNO",
     "HAMNO",
-    "MODELS",
     "UFNO",
     "UNO",
     "DeepONet",
@@ -35,6 +35,8 @@ __all__ = [
     "model_from_payload",
     "model_payload",
     "node_coordinates",
+    "register_model",
     "save_checkpoint",
+    "unregister_model",
     "validate_model_options",
 ]

@@ -27,8 +27,9 @@ from torch.nn.parallel import DataParallel, DistributedDataParallel
 
 from pihamno.errors import InputError, input_file
 from pihamno.io import atomic_path
+from pihamno.plugins import HINT
 
-from .registry import MODELS, build_model, validate_model_options
+from .registry import available_models, build_model, validate_model_options
 
 KEYS = ("model_name", "model_config", "state_dict")
 
@@ -68,7 +69,7 @@ def model_payload(model: nn.Module) -> dict:
     """``{"model_name", "model_config", "state_dict"}`` of a registered model (compile/DDP wrappers are unwrapped)."""
     model = unwrap(model)
     name = getattr(model, "name", None)
-    if name not in MODELS or not isinstance(getattr(model, "config", None), dict):
+    if name not in available_models() or not isinstance(getattr(model, "config", None), dict):
         raise InputError(f"cannot checkpoint a {type(model).__name__}: only models built by pihamno.models.build_model "
                          "carry a name and config")
     return {"model_name": name, "model_config": dict(model.config), "state_dict": model.state_dict()}
@@ -91,8 +92,8 @@ def model_from_payload(payload: dict, expect_name: str | None = None, expect_con
         have = sorted(payload) if isinstance(payload, dict) else type(payload).__name__
         raise InputError(f"not a pihamno model checkpoint: expected keys {list(KEYS)}, found {have}")
     name, config, state = payload["model_name"], payload["model_config"], payload["state_dict"]
-    if name not in MODELS:
-        raise InputError(f"checkpoint holds unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
+    if not isinstance(name, str) or name not in available_models():
+        raise InputError(f"checkpoint holds unknown model {name!r}; available: {', '.join(available_models())}; {HINT}")
     if expect_name is not None and name != expect_name:
         raise InputError(f"checkpoint holds a {name!r} model, expected {expect_name!r}")
     if not isinstance(config, dict):

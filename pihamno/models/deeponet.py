@@ -25,8 +25,10 @@ from torch import nn
 from .base import OperatorModel
 from .layers.blocks import ConvBlock, PaddingMode, conv1, conv3
 from .options import PositiveInt
+from .registry import register_model
 
 
+@register_model("deeponet")
 class DeepONet(OperatorModel):
     """Branch/trunk operator network with FiLM conditioning ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, any grid of
     at least 2 nodes per axis (see :mod:`pihamno.models.deeponet`).
@@ -42,7 +44,6 @@ class DeepONet(OperatorModel):
     padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default) or ``"reflect"``.
     """
 
-    name = "deeponet"
     min_grid = 2
 
     def __init__(

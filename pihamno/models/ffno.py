@@ -20,8 +20,10 @@ from .base import OperatorModel
 from .layers.blocks import PointwiseMLP, conv1
 from .layers.spectral import Basis, FactorizedSpectralConv3d
 from .options import PositiveInt
+from .registry import register_model
 
 
+@register_model("ffno")
 class FFNO(OperatorModel):
     """Factorised Fourier neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, any grid (see
     :mod:`pihamno.models.ffno`).
@@ -37,7 +39,6 @@ class FFNO(OperatorModel):
     spectral : basis of the 1D spectral convolutions: ``"fft"`` (default, periodic) or ``"dct"`` (Neumann).
     """
 
-    name = "ffno"
 
     def __init__(
         self,

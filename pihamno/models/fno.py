@@ -20,8 +20,10 @@ from .base import OperatorModel
 from .layers.blocks import PointwiseMLP, conv1
 from .layers.spectral import Basis, SpectralConv3d
 from .options import Modes, PositiveInt
+from .registry import register_model
 
 
+@register_model("fno")
 class FNO(OperatorModel):
     """Fourier neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, any grid (see :mod:`pihamno.models.fno`).
 
@@ -35,7 +37,6 @@ class FNO(OperatorModel):
     spectral : basis of the spectral convolutions: ``"fft"`` (default, periodic) or ``"dct"`` (Neumann).
     """
 
-    name = "fno"
 
     def __init__(
         self,

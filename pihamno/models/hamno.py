@@ -49,6 +49,7 @@ from .base import OperatorModel
 from .layers.blocks import ConvBlock, PaddingMode, PointwiseMLP, conv1, conv3, down2, norm, up2
 from .layers.spectral import Basis, SpectralConv3d
 from .options import Modes, NonNegativeInt, PositiveInt
+from .registry import register_model
 
 #: Which HAMNO: pihamno's (default) or the authors' release (lift init, modes per level, coarse-grid corners).
 Variant = Literal["pihamno", "authors"]
@@ -100,6 +101,7 @@ def _stage(count: int, channels: int, modes: int, **block) -> nn.Sequential:
     return nn.Sequential(*(HybridBlock(channels, modes, **block) for _ in range(count)))
 
 
+@register_model("hamno")
 class HAMNO(OperatorModel):
     """Hierarchical Adaptive Multi-scale Neural Operator: ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of
     4 (at least 8). Architecture and formulas: :mod:`pihamno.models.hamno`.
@@ -128,7 +130,6 @@ class HAMNO(OperatorModel):
     (7593913, 4036537)
     """
 
-    name = "hamno"
     grid_multiple = 4
     min_grid = 8
 

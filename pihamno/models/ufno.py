@@ -21,8 +21,10 @@ from .layers.blocks import PaddingMode, PointwiseMLP, conv1
 from .layers.spectral import Basis, SpectralConv3d
 from .layers.unet import UNetCore
 from .options import Modes, NonNegativeInt, PositiveInt
+from .registry import register_model
 
 
+@register_model("ufno")
 class UFNO(OperatorModel):
     """U-Net enhanced Fourier neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of
     ``2**unet_depth`` when there are U-Fourier layers (see :mod:`pihamno.models.ufno`).
@@ -40,7 +42,6 @@ class UFNO(OperatorModel):
     padding_mode : ghost layer of the inner U-Nets' 3x3x3 convolutions: ``"replicate"`` (default) or ``"reflect"``.
     """
 
-    name = "ufno"
 
     def __init__(
         self,

@@ -16,8 +16,10 @@ from .base import OperatorModel
 from .layers.blocks import PaddingMode
 from .layers.unet import UNetCore
 from .options import PositiveInt
+from .registry import register_model
 
 
+@register_model("unet")
 class UNet(OperatorModel):
     """Convolutional U-Net ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of ``2**depth`` (at least
     ``2**(depth + 1)``).
@@ -30,7 +32,6 @@ class UNet(OperatorModel):
     padding_mode : ghost layer of the 3x3x3 convolutions: ``"replicate"`` (default) or ``"reflect"``.
     """
 
-    name = "unet"
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ from .base import OperatorModel
 from .layers.blocks import PointwiseMLP, conv1
 from .layers.spectral import Basis, SpectralConv3d
 from .options import PositiveInt
+from .registry import register_model
 
 
 class OperatorBlock(nn.Module):
@@ -49,6 +50,7 @@ class OperatorBlock(nn.Module):
         return self.act(self.spectral(x, out_size).to(point.dtype) + point)
 
 
+@register_model("uno")
 class UNO(OperatorModel):
     """U-shaped neural operator ``(B, T_in, n, n, n) -> (B, 1, n, n, n)``, n a multiple of 4 (at least 8; see
     :mod:`pihamno.models.uno`).
@@ -63,7 +65,6 @@ class UNO(OperatorModel):
     spectral : basis of the spectral convolutions: ``"fft"`` (default, periodic) or ``"dct"`` (Neumann).
     """
 
-    name = "uno"
     grid_multiple = 4
     min_grid = 8
 
