@@ -63,7 +63,7 @@ log = logging.getLogger("pihamno.workflows")
 PDES = ("ac", "ch", "sh")
 LAMBDAS = (0.0, 0.25, 1.0)
 PROTOCOLS = ("authors", "pihamno")
-SHIPPED = {0.0: "hamno", 0.25: "pihamno", 1.0: "physics_only"}  # pihamno/configs/<pde>_<name>.toml
+SHIPPED = {0.0: "hamno", 0.25: "pihamno", 1.0: "physics_only"}  # shipped configs <pde>_<name> (pihamno/configs/)
 #: The authors' per-PDE settings (config.py of MBamdad/HAMNO; docs/paper.md sections 5-6).
 AUTHORS = {
     "ac": dict(lr=1e-2, weight_decay=1e-3, epochs=50, steps_per_epoch=10, w_strong=0.02, w_weak=0.02),

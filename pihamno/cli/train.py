@@ -19,8 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "score, metrics.csv, config.toml and (if installed) TensorBoard events under run.out. "
         "Multi-GPU: torchrun --nproc_per_node=G -m pihamno train --config FILE.",
     )
-    p.add_argument("--config", help="TOML config file, or the name of a shipped config (ac_small, ac_hamno, ac_pihamno, "
-                   "ac_physics_only, and the same for ch and sh; see pihamno/configs/); optional with --resume")
+    p.add_argument("--config", help="TOML config file, or the name of a shipped config, PDE_VARIANT for every registered "
+                   "PDE (ac, ch, sh, a plugin's) and variant small, hamno, pihamno, physics_only, e.g. ac_pihamno; "
+                   "composed from pihamno/configs/base.toml and pdes/PDE.toml; optional with --resume")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a config key, value as a TOML literal (repeatable), e.g. --set optim.lr=1e-3")
     p.add_argument("--epochs", type=int, help="shortcut for --set optim.epochs=N")
