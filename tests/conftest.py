@@ -11,6 +11,10 @@ CUDA. ``bench/gpu_suite.py`` selects ``-m gpu`` on a GPU machine and ``-m "devic
 import pytest
 import torch
 
+#: The plugin sources (tests/plugins/) register a PDE, a model, a family when imported: the tests that use them load
+#: them (and undo it); collecting them for doctests would register them for the whole session.
+collect_ignore = ["plugins"]
+
 torch.set_num_threads(1)
 
 DEVICES = [pytest.param("cpu", marks=pytest.mark.devices)]
