@@ -11,6 +11,9 @@ Read: README.md, docs/*.md and examples/README.md, in backticks (inline spans an
   function of that file (globs and ``<placeholders>`` are skipped; so are folders, which may name the outputs of
   a run, such as ``pihamno/eval/`` under an example's output folder).
 
+The names of the plugins' entry-point groups (``pihamno.pdes``, ...: :data:`pihamno.plugins.ENTRY_POINT_GROUPS`)
+look like module paths and are not checked as such.
+
 The docstrings of ``fem`` and ``pihamno`` are held to the same rule for their Sphinx roles
 (``:func:`pihamno.training.train```, ``:class:`~fem.mesh.MeshChoice```).
 
@@ -24,6 +27,8 @@ import ast
 import importlib
 import re
 from pathlib import Path
+
+from pihamno.plugins import ENTRY_POINT_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "examples" / "README.md"]
@@ -102,6 +107,8 @@ def broken_references(docs=DOCS) -> list[str]:
                     if why:
                         bad.append(f"{where}:{line}: from {m.group(1)} import {name} ({why})")
             for ref in dict.fromkeys(DOTTED.findall(code)):
+                if ref in ENTRY_POINT_GROUPS:  # the names of the plugins' entry-point groups are not modules
+                    continue
                 why = resolve(ref)
                 if why:
                     bad.append(f"{where}:{line}: {ref} ({why})")
