@@ -57,3 +57,14 @@ def test_overrides_and_refusals():
         config_from_argument("kdv_pihamno")
     with pytest.raises(InputError, match="config file 'no/such.toml' does not exist"):
         config_from_argument("no/such.toml")
+
+
+def test_the_data_command_of_each_size():
+    """``pihamno train --config NAME`` quotes how to make missing data: the command the former files' headers gave."""
+    from pihamno.config.shipped import data_recipe
+
+    assert data_recipe("sh_pihamno", "data/sh_n32.h5") == (
+        "pihamno generate --pde sh --n 32 --frames 101 --trajectories 100 --workers 16 --out data/sh_n32.h5")
+    assert data_recipe("ch_small", "data/ch_n16.h5") == (
+        "pihamno generate --pde ch --n 16 --frames 21 --trajectories 12 --out data/ch_n16.h5")
+    assert data_recipe("ch_small", "data/other.h5") is None and data_recipe("kdv_small", "data/kdv_n16.h5") is None

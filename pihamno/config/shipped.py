@@ -38,11 +38,11 @@ def _read(relpath: str) -> dict:
     if not file.is_file():
         return {}
     data = tomllib.loads(file.read_text())
-    allowed = ("variants", *_LAYERS) if relpath == "base.toml" else _LAYERS
+    allowed = ("variants", "commands", *_LAYERS) if relpath == "base.toml" else _LAYERS
     for layer, sections in data.items():
         if layer not in allowed:
             raise unknown_name(layer, allowed, "table", f"pihamno/configs/{relpath}")
-        for section in sections if layer != "variants" else ():
+        for section in sections if layer in _LAYERS else ():
             if section not in SECTIONS:
                 raise unknown_name(section, SECTIONS, "section", f"[{layer}] of pihamno/configs/{relpath}")
     return data
@@ -102,8 +102,10 @@ def shipped_config(name: str, overrides: list[str] | tuple = ()) -> TrainConfig:
 
 
 def data_recipe(value: str, data_path: str) -> str | None:
-    """The command that makes the data of the config ``--config VALUE``, as its header comment gives it (a line
-    ``# pihamno generate ... --out DATA_PATH``; the shipped configs all have one), or None.
+    """The command that makes the data of the config ``--config VALUE``, or None: for a shipped config, the
+    ``[commands]`` line of ``base.toml`` for its size; for a file, a header comment line
+    ``# pihamno generate ... --out DATA_PATH``. None also when the command would not write ``data_path`` (a changed
+    ``data.path``).
 
     >>> data_recipe("ac_small", "data/ac_n16.h5")
     'pihamno generate --pde ac --n 16 --frames 21 --trajectories 12 --out data/ac_n16.h5'
@@ -113,11 +115,13 @@ def data_recipe(value: str, data_path: str) -> str | None:
         stem = path.name[:-5] if path.name.endswith(".toml") else path.name
         if stem not in shipped_names():
             return None
-        path = shipped_path(stem)
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
+        pde, variant = _split(stem)
+        lines = [_read("base.toml")["commands"][variants()[variant]["size"]].replace("{pde}", pde)]
+    else:
+        try:
+            lines = path.read_text().splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
     for line in lines:
         command = line.lstrip("#").strip()
         if command.startswith("pihamno generate ") and command.split()[-2:] == ["--out", str(data_path)]:
