@@ -108,13 +108,12 @@ class ResidualIndicator:
 
     def trajectory(self, u: torch.Tensor, start: int = 0) -> torch.Tensor:
         """The indicator of each step ``f -> f + 1`` of trajectories ``u`` (T, F, n, n, n) for ``f >= start``:
-        (T, F - 1 - start) float64. ``start = n_given - 1`` scores exactly the predicted steps of a rollout."""
+        (T, F - 1 - start) float64. ``start = n_given - 1`` scores exactly the predicted steps of a rollout. One
+        frame pair at a time, so the float64 copies stay (T, n, n, n)."""
         T, F = u.shape[:2]
         if F - 1 - start < 1:
             raise InputError(f"trajectories of {F} frames have no step after frame {start}")
-        prev = u[:, start:-1].reshape(-1, *u.shape[2:])
-        nxt = u[:, start + 1:].reshape(-1, *u.shape[2:])
-        return self(prev, nxt).reshape(T, F - 1 - start)
+        return torch.stack([self(u[:, f], u[:, f + 1]) for f in range(start, F - 1)], dim=1)
 
     def __repr__(self) -> str:
         p = self.params
