@@ -32,7 +32,7 @@ import os
 import sys
 
 #: Verbs listed first by ``--help`` (the data's path); any other verb module follows alphabetically.
-VERB_ORDER = ["assemble", "generate", "check_data", "train", "evaluate", "export", "render"]
+VERB_ORDER = ["assemble", "generate", "check_data", "train", "evaluate", "physical_tests", "export", "render"]
 
 
 def verb_modules() -> list[str]:

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "coarsening, SH pattern wavelength",
         description="Let the reference solver make the given frames and the reference trajectory of test cases "
         "with known answers, roll the model out from those frames, and compare: the Allen-Cahn shrinking sphere "
-        "(slope of R^2 against t; sharp-interface law -4; pass within 15%% of the solver's at the same n and dt), "
+        "(slope of R^2 against t; sharp-interface law -4; pass within 15% of the solver's at the same n and dt), "
         "energy decay from states of another initial-condition family (any PDE), Cahn-Hilliard mass and "
         "coarsening, the Swift-Hohenberg pattern wavelength. The PDE, its parameters, n, dt, the mesh and the "
         "number of frames are those of the checkpoint's training data (its run record), or of --data FILE. "
