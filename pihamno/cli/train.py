@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
     from pihamno.config.shipped import config_from_argument, data_recipe
     from pihamno.errors import InputError, TrainingDiverged, input_file
-    from pihamno.training import config_for_resume, resolve_checkpoint, train
     from pihamno.training.distributed import init_distributed, shutdown
+    from pihamno.training.run import config_for_resume, resolve_checkpoint, train
 
     if args.seed is not None and args.seed < 0:
         raise InputError(f"--seed must be a non-negative integer, got {args.seed}")
