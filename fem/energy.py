@@ -77,7 +77,11 @@ def energy_of_columns(params: PDEParams, sops, X):
 
 def energy_gradient(params: PDEParams, ops, X: np.ndarray) -> np.ndarray:
     """``dE_h/du`` for a nodal matrix X (N, B): ``Q u + m F'(u)`` (a dual vector, like a residual)."""
-    sops = _scheme_ops(ops)
+    return energy_gradient_of_columns(params, _scheme_ops(ops), X)
+
+
+def energy_gradient_of_columns(params: PDEParams, sops, X):
+    """:func:`energy_gradient` on scheme operators of either backend (numpy, or torch with torch X)."""
     pde = params.equation
     return pde.quadratic(params, sops, X) + sops.lumped * pde.potential_derivative(params, X)
 
@@ -96,4 +100,10 @@ def rounding_tolerance(params: PDEParams, ops, U, unit: float = 2.0**-24) -> np.
     """
     sops = _scheme_ops(ops)
     X, lead = as_columns(U, sops.ndofs)
-    return (np.abs(energy_gradient(params, sops, X)) * np.abs(X)).sum(0).reshape(lead) * unit
+    return rounding_tolerance_of_columns(params, sops, X, unit).reshape(lead)
+
+
+def rounding_tolerance_of_columns(params: PDEParams, sops, X, unit: float = 2.0**-24):
+    """:func:`rounding_tolerance` of the columns of X (N, B) -> (B,), on scheme operators of either backend
+    (numpy, or :class:`fem.schemes_torch.TorchSchemeOperators` with torch X: the rollout guard's slack)."""
+    return (abs(energy_gradient_of_columns(params, sops, X)) * abs(X)).sum(0) * unit

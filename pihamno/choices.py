@@ -12,9 +12,10 @@ from typing import Literal, get_args
 
 from fem.choices import ELEMENTS, MASS_KINDS, PRECONDITIONERS, SPLITS, Element, MassKind, Preconditioner, Split
 
-__all__ = ["BALANCES", "DATA_LOSSES", "ELEMENTS", "MASS_KINDS", "NORMALIZATIONS", "OPTIMIZERS", "PRECONDITIONERS",
-           "SPLITS", "VAL_METRICS", "WEAK_KINDS", "Balance", "DataLoss", "Element", "MassKind", "Normalization",
-           "Optimizer", "Preconditioner", "Split", "ValMetric", "WeakKind"]
+__all__ = ["BALANCES", "DATA_LOSSES", "ELEMENTS", "GUARD_CHECKS", "MASS_KINDS", "NORMALIZATIONS", "OPTIMIZERS",
+           "PRECONDITIONERS", "SPLITS", "TARGETS", "VAL_METRICS", "WEAK_KINDS", "Balance", "DataLoss", "Element",
+           "GuardCheck", "MassKind", "Normalization", "Optimizer", "Preconditioner", "Split", "Target", "ValMetric",
+           "WeakKind"]
 
 #: weak residual of the physics loss (:class:`pihamno.physics.PhysicsLoss`)
 WeakKind = Literal["assembled", "element_local"]
@@ -23,6 +24,15 @@ WEAK_KINDS: tuple[str, ...] = get_args(WeakKind)
 #: normalisation around the model (:class:`pihamno.stepping.FieldProcessor`)
 Normalization = Literal["none", "standard"]
 NORMALIZATIONS: tuple[str, ...] = get_args(Normalization)
+
+#: what the model's output stands for (:class:`pihamno.stepping.FieldProcessor`): the next frame, or the
+#: increment to it normalised by the increments' own statistics
+Target = Literal["state", "increment"]
+TARGETS: tuple[str, ...] = get_args(Target)
+
+#: the checks of the rollout guard (:class:`pihamno.stepping.GuardSettings`; ``residual`` takes a tolerance)
+GuardCheck = Literal["energy", "bound", "residual"]
+GUARD_CHECKS: tuple[str, ...] = get_args(GuardCheck)
 
 #: data misfit of the training objective (:func:`pihamno.training.losses.data_loss`)
 DataLoss = Literal["mse", "rel_l2"]

@@ -22,7 +22,9 @@ def test_every_former_config_name_gives_the_same_config():
     assert len(GOLDEN) == 12 and set(GOLDEN) <= set(shipped_names())
     for name, expected in GOLDEN.items():
         cfg = shipped_config(name)
-        assert cfg.to_dict() == expected, name
+        got = cfg.to_dict()
+        assert {s: {k: got[s].get(k) for k in t} for s, t in expected.items()} == expected, name
+        # keys the schema gained since (e.g. [data] target) are at their defaults: from_dict fills those in
         assert cfg == from_dict(expected) and isinstance(cfg, TrainConfig), name
 
 

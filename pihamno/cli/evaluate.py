@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier evaluation in --out")
     p.add_argument("--device", default="auto", help="'auto' (cuda if present), 'cpu', 'cuda', 'cuda:N'")
     p.add_argument("--batch-size", type=int, default=8, help="trajectories rolled out together (default 8)")
+    p.add_argument("--guard", default="on", metavar="SPEC",
+                   help="also roll out through the rollout guard and report it beside the raw model (whose numbers "
+                   "stay the headline): 'on' (the default: energy and bound checks), 'off' (the raw rollout only), "
+                   "or a comma list of energy, bound, residual=TOL. A guarded step that raises the free energy "
+                   "beyond round-off, leaves the bound (AC: clipped to |u| <= 1; CH, SH: the stability bound U) or "
+                   "whose residual indicator exceeds TOL is replaced by the reference solver's step; metrics.json "
+                   "records the settings and the replaced steps per trajectory under 'guard'")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no notes; only the results")
     p.add_argument("--aggregate", nargs="+", metavar="DIR", help="evaluation folders to combine instead")
     p.set_defaults(func=run)
@@ -63,10 +70,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.checkpoint:
         raise InputError("pihamno evaluate needs --checkpoint CKPT (and optionally --data FILE), or --aggregate DIR ...")
     from pihamno.evaluation import evaluate_checkpoint
+    from pihamno.stepping.guard import GuardSettings
 
+    guard = GuardSettings.parse(args.guard)
     m = evaluate_checkpoint(args.checkpoint, args.data, args.out, args.trajectories, args.device, args.batch_size,
                             args.quiet, overwrite=args.overwrite, allow_mismatch=args.allow_mismatch,
-                            include_training=args.include_training)
+                            include_training=args.include_training, guard=guard)
     r = m["rollout"]
     print(f"scored {m['scored']['text']}; {m['frames']} frames, {m['n_given']} given")
     if m["data_check"]["mismatch"]:
@@ -80,6 +89,13 @@ def run(args: argparse.Namespace) -> int:
               f"{m['persistence']['rel_l2_mean']['mean']:.4g}, last frame {m['persistence']['rel_l2_final']['mean']:.4g}")
     for line in physics_lines(m):
         print(line)
+    if "guard" in m:
+        g = m["guard"]
+        replaced, steps = sum(g["counts"]["replaced"]), sum(g["counts"]["steps"])
+        print(f"guarded ({guard.describe()}): {replaced} of {steps} steps replaced by the reference solver "
+              f"({g['replaced_fraction']['mean']:.1%} per trajectory on average); rollout rel-L2 last frame "
+              f"{g['rollout']['rel_l2_final']['mean']:.4g}; rollout time {g['seconds']['guarded']:.3g} s against "
+              f"{g['seconds']['raw']:.3g} s raw")
     print(f"wrote {args.out}/rollout.h5, metrics.json, per_frame.csv")
 
 

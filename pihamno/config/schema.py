@@ -11,6 +11,9 @@ A run is described by five sections (every key optional except ``data.path``; de
     train_frames = 101          # training windows lie inside frames [0, train_frames) (absent: all)
     T_in = 5                    # input frames per window; the target is the next frame
     normalize = "none"          # "none" | "standard" (one scalar mean/std of the training frames)
+    target = "state"            # what the model outputs: "state" (the next frame; the HAMNO authors') |
+                                # "increment" (u_next - u_prev, normalised by the mean/std of the training
+                                # increments; every model, pihamno.stepping.processor)
     conserve_mass = false       # project every predicted increment to zero mass (lumped mass of the data's
                                 # mesh): exact mass conservation in training and every rollout; PDEs that
                                 # conserve mass only (CH), refused for the others
@@ -95,7 +98,7 @@ from typing import Any, Optional
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pihamno.choices import Balance, DataLoss, Element, Normalization, Optimizer, Split, ValMetric, WeakKind
+from pihamno.choices import Balance, DataLoss, Element, Normalization, Optimizer, Split, Target, ValMetric, WeakKind
 from pihamno.errors import InputError, input_file, unknown_name, validation_error
 from pihamno.plugins import HINT
 
@@ -114,6 +117,7 @@ class DataConfig(BaseModel):
     train_frames: Optional[int] = None
     T_in: int = Field(5, gt=0)
     normalize: Normalization = "none"
+    target: Target = "state"
     conserve_mass: bool = False
     on_device: bool = True
     unlabeled: Optional[str] = None

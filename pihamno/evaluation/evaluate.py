@@ -65,13 +65,14 @@ def parse_trajectories(spec: str, n_total: int, subsets: dict | None = None) -> 
 def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int, data: str | Path,
                    out: str | Path, trajectories: str = "all", *, subsets: dict | None = None,
                    device=None, batch_size: int = 8, quiet: bool = False, overwrite: bool = False,
-                   info: dict | None = None) -> dict:
+                   info: dict | None = None, guard=None) -> dict:
     """Roll ``model`` out over trajectories of ``data`` and write the report to ``out`` (module docstring).
 
     ``processor`` is the model's normalisation and ``T_in`` its number of input frames (both from its
     checkpoint: :func:`pihamno.evaluation.load_trained`); ``trajectories`` selects what is scored (``splits`` are
-    the checkpoint's trajectory subsets, for a subset name); ``info`` is added to the outputs.
-    Returns the metrics dict (as written to ``metrics.json``).
+    the checkpoint's trajectory subsets, for a subset name); ``info`` is added to the outputs; ``guard`` (a
+    :class:`pihamno.stepping.GuardSettings`, or None) adds the guarded rollout beside the raw one
+    (:mod:`pihamno.evaluation.guarded`). Returns the metrics dict (as written to ``metrics.json``).
     """
     from pihamno.data import read_description
     from pihamno.device import resolve_device
@@ -90,7 +91,7 @@ def evaluate_model(model: torch.nn.Module, processor: FieldProcessor, T_in: int,
     L, dt = description.L or 1.0, description.dt or 1.0
     with atomic_dir(out, overwrite, MARKER, WHAT) as tmp:
         metrics = _evaluate(model, processor, T_in, data, description, idx, str(trajectories), F, L, dt, dev, batch_size,
-                            quiet, info, tmp)
+                            quiet, info, tmp, guard)
         report.write_json(tmp / "metrics.json", metrics)
     return metrics
 
@@ -101,15 +102,19 @@ def _attr(value):
 
 
 def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, dt, dev, batch_size, quiet, info,
-              out: Path) -> dict:
+              out: Path, guard=None) -> dict:
     """The rollouts and the files but ``metrics.json`` (returned), written into the folder ``out``."""
+    import time
+
     from tqdm.auto import tqdm
 
     from pihamno.data import load_trajectories
+    from pihamno.evaluation.guarded import GuardedEvaluation
     from pihamno.evaluation.physical_curves import FieldCurves
 
-    curves = None
+    curves = guarded = None
     weights = None
+    raw_seconds = 0.0
     refs, preds, rels, rels1, held = [], [], [], [], []
     acc: dict[str, list] = {}
     bar = tqdm(total=len(idx), disable=quiet, desc="evaluate", unit="traj", dynamic_ncols=True)
@@ -122,8 +127,16 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
                 curves = FieldCurves(description, n, device=dev)
             except InputError as exc:
                 log.warning(f"no energy/mass/bound/indicator curves: {exc}")
+            if guard is not None:
+                guarded = GuardedEvaluation(guard, description, n, dev, curves)
         ref = torch.from_numpy(ref_np).to(dev)
+        t0 = time.perf_counter()
         pred = rollout(model, processor, ref[:, :T_in], F)
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        raw_seconds += time.perf_counter() - t0
+        if guarded is not None:
+            guarded.add(model, processor, ref, T_in, weights)
         pred1 = one_step(model, processor, ref, T_in)
         rels.append(rel_l2(pred, ref, weights).cpu().numpy())
         rels1.append(rel_l2(pred1, ref, weights).cpu().numpy())
@@ -143,11 +156,14 @@ def _evaluate(model, processor, T_in, data, description, idx, selection, F, L, d
     attrs = {"pde": description.pde or "", "L": L, "dt": dt, "n_given": T_in,
              "eps": np.nan if description.eps is None else description.eps,
              "model": info.get("model", ""), "source": str(data)} | {k: _attr(v) for k, v in info.items()}
+    extra = {} if guarded is None else guarded.curves()
     write_rollout(out / "rollout.h5", Rollout(np.concatenate(refs), np.concatenate(preds), idx, attrs,
-                                              {"rel_l2": rel} | curve_arrays))
+                                              {"rel_l2": rel} | curve_arrays | extra))
     metrics = info | {"data": str(data), "trajectories": idx.tolist(), "selection": selection, "n_given": T_in,
                       "frames": F, "dt": dt}
     metrics |= report.build_metrics(T_in, rel, rel1, curve_arrays, None if curves is None else curves.bounds())
+    if guarded is not None:
+        metrics["guard"] = guarded.metrics(T_in, raw_seconds, curve_arrays, None if curves is None else curves.bounds())
     report.write_csv(out / "per_frame.csv", report.per_frame_rows(T_in, dt, rel, rel1, curve_arrays),
                      report.PER_FRAME_COLUMNS)
     return metrics

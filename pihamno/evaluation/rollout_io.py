@@ -2,24 +2,8 @@
 
 One HDF5 file (h5py), written atomically, holding for T test trajectories and F frames on the n^3 node grid:
 
-======================  ===============  ====================================================================================
-dataset                 shape            meaning
-======================  ===============  ====================================================================================
-``reference``           (T, F, n, n, n)  reference frames (float32)
-``prediction``          (T, F, n, n, n)  autoregressive rollout; frames < ``n_given`` copy the reference (the inputs)
-``trajectory``          (T,)             index of each trajectory in the source dataset
-``rel_l2``              (T, F)           optional: ||pred - ref|| / ||ref|| per frame (mass-weighted)
-``rel_l2_persistence``  (T, F)           optional: the same for the last given frame held (persistence)
-``energy_ref``          (T, F)           optional: free energy of the reference frames
-``energy_pred``         (T, F)           optional: free energy of the predicted frames
-``mass_ref``            (T, F)           optional: int u of the reference frames
-``mass_pred``           (T, F)           optional: int u of the predicted frames
-``max_abs_ref``         (T, F)           optional: max|u| of the reference frames
-``max_abs_pred``        (T, F)           optional: max|u| of the predicted frames
-``indicator_ref``       (T, F)           optional: residual indicator of the reference's step f - 1 -> f (NaN to n_given - 1)
-``indicator_pred``      (T, F)           optional: the same of the rollout (each step from its own previous frame)
-======================  ===============  ====================================================================================
-
+``*_guarded``           (T, F)           optional: ``rel_l2`` and the curves above of the guarded rollout (``evaluate --guard``)
+======================  ===============  =============================================================================
 Attributes: ``pde``, ``L``, ``dt`` (time between frames), ``n_given`` (frames given to the model), ``eps``,
 ``model`` (registry name), ``source`` (dataset path), plus whatever the writer adds. Frame f is at time
 ``f * dt``; the grid spacing is ``h = L / (n - 1)``.
@@ -39,7 +23,8 @@ from pihamno.errors import InputError, input_file
 from pihamno.io import atomic_path
 
 CURVES = ("rel_l2", "energy_ref", "energy_pred", "mass_ref", "mass_pred", "max_abs_ref", "max_abs_pred", "indicator_ref",
-          "indicator_pred", "rel_l2_persistence")
+          "indicator_pred", "rel_l2_persistence", "rel_l2_guarded", "energy_guarded", "mass_guarded", "max_abs_guarded",
+          "indicator_guarded")
 
 
 @dataclass

@@ -106,7 +106,8 @@ def choose_trajectories(spec: str | None, n_total: int, subsets: dict, same: boo
 
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: str | Path,
                         trajectories: str | None = None, device=None, batch_size: int = 8, quiet: bool = False, *,
-                        overwrite: bool = False, allow_mismatch: bool = False, include_training: bool = False) -> dict:
+                        overwrite: bool = False, allow_mismatch: bool = False, include_training: bool = False,
+                        guard="on") -> dict:
     """:func:`pihamno.evaluation.evaluate_model` of a checkpoint on ``data``; writes ``rollout.h5``,
     ``metrics.json``, ``per_frame.csv`` to the folder ``out`` (refused when it exists, unless ``overwrite``) and
     returns the metrics.
@@ -119,7 +120,16 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: st
     * ``trajectories`` ``None`` is the test split on the training data (the same content, wherever the file
       is) and every trajectory of any other file; trajectories seen in training (training or validation
       split) are scored only with ``include_training``. ``metrics["scored"]`` says what was scored.
+
+    ``guard`` adds the guarded rollout beside the raw one (``metrics["guard"]``, :mod:`pihamno.evaluation.guarded`;
+    the raw rollout's entries are unchanged): a :class:`pihamno.stepping.GuardSettings` or its command-line
+    spelling (``"on"``, the default: energy and bound; ``"off"`` or None: the raw rollout only;
+    ``"energy,bound,residual=0.5"``).
     """
+    from pihamno.stepping.guard import GuardSettings
+
+    if not isinstance(guard, GuardSettings):
+        guard = GuardSettings.parse(guard)
     check_output_dir(out, overwrite, MARKER, WHAT)  # before any work
     if batch_size < 1:
         raise InputError(f"--batch-size must be positive, got {batch_size}")
@@ -152,4 +162,4 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None, out: st
             "data_check": check}
     return evaluate_model(trained.model, trained.processor, trained.T_in, data, out, spec,
                           subsets=trained.subsets if same else None, device=dev, batch_size=batch_size, quiet=quiet,
-                          overwrite=overwrite, info=info)
+                          overwrite=overwrite, info=info, guard=guard)

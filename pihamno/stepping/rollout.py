@@ -22,12 +22,14 @@ from pihamno.stepping.processor import FieldProcessor
 
 def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torch.Tensor,
                  bf16: bool = False) -> torch.Tensor:
-    """One model step in physical units: ``constrain(window[:, -1], post(model(pre(window))))``.
+    """One model step in physical units: ``processor.next_frame(window[:, -1], model(pre(window)))``, i.e.
+    ``constrain(u_prev, post(v))``, or ``constrain(u_prev, u_prev + v inc_std + inc_mean)`` for a processor
+    whose target is the increment (:mod:`pihamno.stepping.processor`).
 
     window: (B, T_in, n, n, n) -> next frame (B, n, n, n), float32. ``bf16`` runs the model forward under
-    bf16 autocast (CUDA); its output is cast back to float32 before ``post``. The processor's constraint
-    (e.g. exact mass conservation) acts on the step from the last input frame, so every caller (training,
-    validation, rollouts, evaluation) predicts under it.
+    bf16 autocast (CUDA); its output is cast back to float32 before it is mapped back. The processor's
+    constraint (e.g. exact mass conservation) acts on the step from the last input frame, so every caller
+    (training, validation, rollouts, evaluation) predicts under it.
     """
     if window.ndim != 5:
         raise InputError(f"model input must have shape (B, T_in, n, n, n), got {tuple(window.shape)}")
@@ -38,32 +40,38 @@ def predict_next(model: torch.nn.Module, processor: FieldProcessor, window: torc
             f"model output must have shape (B, 1, n, n, n) = {(window.shape[0], 1) + tuple(window.shape[2:])}, "
             f"got {tuple(out.shape)}"
         )
-    return processor.constrain(window[:, -1], processor.post(out[:, 0].float()))
+    return processor.next_frame(window[:, -1].float(), out[:, 0].float())
 
 
 def stream_rollout(model: torch.nn.Module, processor: FieldProcessor, given: torch.Tensor, frames: int,
-                   bf16: bool = False, channels_last: bool = False):
+                   bf16: bool = False, channels_last: bool = False, guard=None):
     """Yield ``(f, frame)`` for f = T_in .. frames - 1: the rollout from ``given`` (B, T_in, n, n, n), one
     ``(B, n, n, n)`` float32 frame at a time, under ``torch.inference_mode``; only the window is kept.
 
-    Frame f is ``predict_next`` of the previous ``T_in`` frames (given ones first). A yielded frame is a view
-    of the current window: copy it (or reduce it to a metric) before asking for the next one.
+    Frame f is ``predict_next`` of the previous ``T_in`` frames (given ones first), passed through ``guard``
+    when one is given (a :class:`pihamno.stepping.guard.RolloutGuard`: started on the last given frame, its
+    ``counts`` hold the guard's work per trajectory afterwards). A yielded frame is a view of the current
+    window: copy it (or reduce it to a metric) before asking for the next one.
     """
     T_in = given.shape[1]
     if frames < T_in:
         raise InputError(f"a rollout of {frames} frames is shorter than the {T_in} given frames")
-    return _stream(model, processor, given, frames, bf16, channels_last)
+    return _stream(model, processor, given, frames, bf16, channels_last, guard)
 
 
 @torch.inference_mode()  # the decorator re-enters inference mode at every resume, the caller keeps its own mode
-def _stream(model, processor, given, frames, bf16, channels_last):
+def _stream(model, processor, given, frames, bf16, channels_last, guard):
     mark_step = getattr(torch.compiler, "cudagraph_mark_step_begin", None) if given.device.type == "cuda" else None
     window = given.float()
+    if guard is not None:
+        guard.start(window[:, -1])
     for f in range(given.shape[1], frames):
         if mark_step is not None:
             mark_step()  # a CUDA-graph replay may reuse its output buffer: the window below is our own copy
         x = window.contiguous(memory_format=torch.channels_last_3d) if channels_last else window
         nxt = predict_next(model, processor, x, bf16=bf16)
+        if guard is not None:
+            nxt = guard.step(nxt)
         window = torch.cat([window[:, 1:], nxt[:, None]], dim=1)
         yield f, window[:, -1]
 
@@ -83,18 +91,18 @@ def inference_model(model: torch.nn.Module, compile: bool = False, cudagraphs: b
 
 @torch.no_grad()
 def rollout(model: torch.nn.Module, processor: FieldProcessor, given: torch.Tensor, frames: int,
-            bf16: bool = False) -> torch.Tensor:
+            bf16: bool = False, guard=None) -> torch.Tensor:
     """Roll out from ``given`` (B, T_in, n, n, n) to ``frames`` frames in total -> (B, frames, n, n, n).
 
-    Frame f >= T_in is ``predict_next`` of frames f - T_in .. f - 1 of the output itself
-    (:func:`stream_rollout`, collected).
+    Frame f >= T_in is ``predict_next`` of frames f - T_in .. f - 1 of the output itself, through ``guard``
+    when given (:func:`stream_rollout`, collected).
     """
     T_in = given.shape[1]
     if frames < T_in:
         raise InputError(f"a rollout of {frames} frames is shorter than the {T_in} given frames")
     out = torch.empty((given.shape[0], frames) + tuple(given.shape[2:]), dtype=torch.float32, device=given.device)
     out[:, :T_in] = given
-    for f, frame in stream_rollout(model, processor, given, frames, bf16=bf16):
+    for f, frame in stream_rollout(model, processor, given, frames, bf16=bf16, guard=guard):
         out[:, f] = frame
     return out
 

@@ -2,7 +2,9 @@
 
     loss = S [(1 - lam) Lhat_data + lam (w_strong Lhat_strong + w_weak Lhat_weak)]
 
-* ``L_data`` compares the predicted and true next frames, (B, n, n, n) each:
+* ``L_data`` compares the predicted and true next frames, (B, n, n, n) each, as the model's ``view`` shows them
+  (:meth:`pihamno.stepping.FieldProcessor.loss_view`: the physical frames, or for a model that predicts the
+  increment the normalised increments ``(u - u_prev - inc_mean) / inc_std``):
   ``"mse"``    mean((pred - true)^2) over batch and grid (the paper's choice);
   ``"rel_l2"`` mean over the batch of ||pred - true||_2 / ||true||_2 (grid sums).
 * ``L_strong``, ``L_weak`` come from a physics object called as ``phys(u_prev, u_next)`` on pairs of
@@ -22,7 +24,8 @@
   Lhat_weak)``, O(1) physics terms next to a raw MSE -- the HAMNO authors' setting (their residuals are
   normalised per sample by detached norms; docs/paper.md section 5), where lam is not the share.
 
-All terms are computed in float32 on physical (un-normalised) fields.
+All terms are computed in float32; the physics terms always on physical (un-normalised) fields, the data term on
+physical fields too unless the model predicts the increment (above).
 """
 
 from __future__ import annotations
@@ -74,11 +77,13 @@ class Objective:
     ``(prev, next)``, (P, n, n, n) each, the frame pairs the physics terms average over instead of
     ``(u_prev, pred)`` (they should include it). ``balance``: a
     :class:`~pihamno.training.balance.LossBalance` over :data:`TERMS`, or None for the raw terms;
-    ``physics_only``: the balance scales the physics terms only (module docstring).
+    ``physics_only``: the balance scales the physics terms only (module docstring); ``view``: ``(u_prev, u) ->``
+    what the data term compares (default the frames themselves; the trainer's builder passes the processor's
+    :meth:`~pihamno.stepping.FieldProcessor.loss_view`).
     """
 
     def __init__(self, lam: float, w_strong: float, w_weak: float, data_kind: str = "mse", physics=None,
-                 balance=None, physics_only: bool = False):
+                 balance=None, physics_only: bool = False, view=None):
         if not 0.0 <= lam <= 1.0:
             raise InputError(f"lambda must lie in [0, 1], got {lam}")
         if lam > 0 and physics is None:
@@ -89,11 +94,15 @@ class Objective:
         self.data_kind, self.physics = data_kind, physics
         self.balance = balance if lam > 0 else None
         self.physics_only = bool(physics_only)
+        self.view = view
 
     def terms(self, u_prev: torch.Tensor, pred: torch.Tensor, true: torch.Tensor, pairs=None) -> Terms:
         """The objective's parts for one batch (see :class:`Terms`); updates the balance (once per call)."""
         pred = pred.float()
-        data = data_loss(pred, true.float(), self.data_kind)
+        if self.view is None:
+            data = data_loss(pred, true.float(), self.data_kind)
+        else:
+            data = data_loss(self.view(u_prev.float(), pred), self.view(u_prev.float(), true.float()), self.data_kind)
         zero = data.new_zeros(())
         if self.lam == 0:
             raw = {"data": data, "strong": zero, "weak": zero}

@@ -72,9 +72,10 @@ RESUME_FREE = ("data.path", "optim.epochs", "run.device", "run.threads", "run.ou
 
 
 # --------------------------------------------------------------------------------------------- training's pieces
-def build_objective(cfg: TrainConfig, physics=None) -> Objective:
+def build_objective(cfg: TrainConfig, physics=None, processor=None) -> Objective:
     """``(1 - lam) Lhat_data + lam (w_strong Lhat_strong + w_weak Lhat_weak)`` with the config's weights and
-    balance (:mod:`pihamno.training.losses`; no balance when lam = 0 or ``balance = "none"``)."""
+    balance (:mod:`pihamno.training.losses`; no balance when lam = 0 or ``balance = "none"``); the data term
+    compares what ``processor.loss_view`` shows (the normalised increments of an increment-target model)."""
     p = cfg.physics
     balance = None
     if p.lam > 0 and p.balance != "none":
@@ -82,8 +83,9 @@ def build_objective(cfg: TrainConfig, physics=None) -> Objective:
         if p.balance == "running_mean" and abs(p.w_strong + p.w_weak - 1.0) > 1e-6:
             log.warning(f"[physics] w_strong + w_weak = {p.w_strong + p.w_weak:g}: under the balance lam = {p.lam:g} "
                         "is the physics share of the objective only when they sum to 1")
+    view = processor.loss_view if processor is not None and processor.target != "state" else None
     return Objective(p.lam, p.w_strong, p.w_weak, cfg.optim.data_loss, physics, balance,
-                     physics_only=p.balance == "physics")
+                     physics_only=p.balance == "physics", view=view)
 
 
 def load_training_data(cfg: TrainConfig, rank: int = 0, world: int = 1) -> TrainingData:
@@ -156,7 +158,8 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
         if any(list(map(int, data.subsets[k])) != list(state["split"][k]) for k in data.subsets):
             raise InputError(f"cannot resume: the trajectory split of {cfg.data.path!r} differs from the checkpoint's")
     processor = (FieldProcessor.from_state(state["processor"]) if state is not None
-                 else FieldProcessor.fit(cfg.data.normalize, data.train).with_constraint(mass_constraint(cfg, data.description)))
+                 else FieldProcessor.fit(cfg.data.normalize, data.train, cfg.data.target, cfg.data.T_in)
+                 .with_constraint(mass_constraint(cfg, data.description)))
     model = build_model_for(cfg) if model is None else model
     if physics is None:
         physics = build_physics(cfg, data.description, int(data.train.shape[-1]), env.device)
@@ -164,7 +167,7 @@ def build_trainer(cfg: TrainConfig, *, state: dict | None = None, checkpoint: Pa
     model = model.to(env.device)
     opt, sched = build_optimizer(model, o.lr, o.weight_decay, o.epochs * o.steps_per_epoch, o.warmup_steps,
                                  o.min_lr_ratio, o.optimizer)
-    trainer = Trainer(model, data, build_objective(cfg, physics), opt, sched, loop=loop_settings(cfg),
+    trainer = Trainer(model, data, build_objective(cfg, physics, processor), opt, sched, loop=loop_settings(cfg),
                       processor=processor, out=cfg.run.out, env=env, bf16=cfg.run.bf16, compile=cfg.run.compile,
                       data_on_device=cfg.data.on_device, channels_last=cfg.run.channels_last,
                       record={"config": cfg.to_dict(), "data": data_record, "world_size": env.world}, quiet=quiet)
