@@ -14,9 +14,11 @@ n 32, 101 frames instead):
   the frames differ from a 10x finer time step by 1% (relative L2).
 * initial conditions: the AC default, tanh-thresholded Gaussian random fields (length scale 0.4).
 
-The recipe is :func:`main` below: each stage is one call of :mod:`pihamno.workflows`, reusing its
-finished output when run again. Run ``python examples/allen_cahn.py --help`` for the flags (scale, mesh,
-test functions, output folder).
+This script is only what differs between the examples, :data:`EXAMPLE` (the settings above); the pipeline
+is the recipe every PDE shares, :func:`pihamno.workflows.run_example`: reference data -> check-data -> HAMNO
+and PI-HAMNO -> rollouts of the test trajectories -> ParaView export -> PNGs -> summary, each stage reusing its
+finished output when run again. ``pihamno example ac`` runs the same recipe with the PDE's preset instead.
+Run ``python examples/allen_cahn.py --help`` for the flags (scale, mesh, test functions, output folder).
 """
 
 import sys
@@ -25,45 +27,14 @@ from pihamno import workflows as wf
 
 EXAMPLE = wf.Example(
     pde="ac",
-    title="Allen-Cahn",
     params=dict(eps=0.1, L=2.0, dt=1e-3),
     frames=41,
 )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The whole pipeline, stage by stage; run with ``--help`` for the flags. Returns the exit status."""
-    opts = wf.parse_options(EXAMPLE, argv)  # --scale/--smoke, --out, --split/--mesh, --element, --weak, ...
-    scale = wf.SCALES[opts.scale]
-    with wf.Session(EXAMPLE, opts) as run:
-        # the two models' training configs (a shipped config, changed in Python for this scale and these flags)
-        configs = {m.folder: wf.train_config(EXAMPLE, opts, m) for m in wf.MODELS}
-        d = configs["hamno"].data
-        spec = wf.dataset_spec(EXAMPLE, opts, trajectories=d.n_train + d.n_test)
-        with run.stage("data", "reference trajectories"):
-            data = wf.make_data(spec, run.out / "data.h5", workers=scale.workers, overwrite=opts.overwrite,
-                                quiet=opts.quiet)
-        with run.stage("check", "pihamno check-data"):
-            wf.check_data(data, run.out, max_trajectories=scale.check_trajectories, overwrite=opts.overwrite,
-                          quiet=opts.quiet)
-        with run.stage("train", "HAMNO (lambda = 0) and PI-HAMNO (lambda = 0.25)"):
-            checkpoints = {m.folder: wf.train_model(configs[m.folder], m.label, overwrite=opts.overwrite,
-                                                    quiet=opts.quiet) for m in wf.MODELS}
-        with run.stage("evaluate", "autoregressive rollouts of the test trajectories"):
-            metrics = {f: wf.evaluate(ckpt, data, run.out / f / "eval", device=opts.device, overwrite=opts.overwrite,
-                                      quiet=opts.quiet) for f, ckpt in checkpoints.items()}
-        with run.stage("export", "PI-HAMNO rollout of test trajectory 0 for ParaView"):
-            vtk = wf.export(run.out / "pihamno" / "eval" / "rollout.h5", run.out / "vtk", mesh=opts.mesh,
-                            overwrite=opts.overwrite, quiet=opts.quiet)
-        with run.stage("render", "PNGs of test trajectory 0"):
-            pngs, note = [], None
-            for f in checkpoints:
-                files, note = wf.render(run.out / f / "eval" / "rollout.h5", run.out / "figures" / f,
-                                        overwrite=opts.overwrite)
-                pngs += files
-        with run.stage("summary", "summary"):
-            run.summary(spec, data, checkpoints, metrics, vtk, pngs, rendering_note=note)
-    return run.exit_code
+    """The whole pipeline for :data:`EXAMPLE`; run with ``--help`` for the flags. Returns the exit status."""
+    return wf.run_example(EXAMPLE, argv)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
    network into a temporary folder (``pip install --no-deps --no-build-isolation --no-index --target``; the
    project's environment is not touched), which the commands see through ``PYTHONPATH``. No flag names it:
    generate --workers 2 (Dask workers, which load the entry points themselves) -> check-data -> train (the
-   plugin model on the plugin PDE, lambda > 0: the PDE's physics loss is built) -> evaluate -> export.
+   plugin model on the plugin PDE, lambda > 0: the PDE's physics loss is built) -> evaluate -> export; then the
+   package's family, the PDE's composed ``cac_small`` config and ``pihamno example cac`` (the examples' recipe).
 2. The same pipeline with ``--plugin FILE`` instead of an installed package: the heat equation of
    ``tests/plugins/heat_equation.py`` and the model file of the package, with a process pool of 2 workers (their
    initialiser loads the files) and once more on Dask (the file shipped to the workers).
@@ -64,11 +65,12 @@ pytestmark = pytest.mark.slow
 def pihamno(args: list[str], cwd: Path, pythonpath: str | None = None, expect: int = 0) -> str:
     """Run ``pihamno ARGS`` in ``cwd``; print the command and its output; check the exit status; return stdout+stderr."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIHAMNO_PLUGINS")}
-    env |= {"OMP_NUM_THREADS": "1", "TQDM_DISABLE": "1"} | ({"PYTHONPATH": pythonpath} if pythonpath else {})
+    env |= {"OMP_NUM_THREADS": "1"} | ({"PYTHONPATH": pythonpath} if pythonpath else {})
     proc = subprocess.run([PIHAMNO, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     shown = " ".join(str(Path(a).relative_to(ROOT)) if a.startswith(str(ROOT)) else a for a in args)
     print(f"$ {'PYTHONPATH=SITE ' if pythonpath else ''}pihamno {shown}   [exit {proc.returncode}]")
-    print("\n".join(f"  {line}" for line in (proc.stdout + proc.stderr).strip().splitlines()))
+    shown_lines = [line for line in (proc.stdout + proc.stderr).strip().splitlines() if "step/s" not in line]
+    print("\n".join(f"  {line}" for line in shown_lines if line.strip()))  # progress bars left out
     assert proc.returncode == expect, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
 
@@ -130,6 +132,12 @@ def test_an_installed_plugin_package_works_with_every_verb(site, tmp_path):
                    "--set", "data.n_train=4", "--set", "data.n_val=1", "--set", "data.n_test=2", "--quiet"],
                   tmp_path, str(site))
     assert "done, 1 epochs / 10 steps" in out and (tmp_path / "small" / "best.pt").is_file()
+
+    # the examples' whole recipe for the plugin PDE, with the PDE's own settings and no file of its own
+    out = pihamno(["example", "cac", "--smoke", "--quiet", "--out", "example"], tmp_path, str(site))
+    summary = json.loads((tmp_path / "example" / "summary.json").read_text())
+    assert summary["title"] == "conserved Allen-Cahn" and summary["dataset"]["pde"] == "cac"
+    assert [r["model"] for r in summary["models"]] == ["HAMNO", "PI-HAMNO"] and "PI-HAMNO    0.25" in out
 
 
 def test_plugin_files_work_with_every_verb(tmp_path):

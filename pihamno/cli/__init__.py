@@ -12,7 +12,7 @@ status 2; ``--debug`` shows the traceback instead. Ctrl-C exits with 130 and SIG
 removing temporary files and releasing locks; a closed pipe (``| head``) ends quietly. A flag argparse
 cannot read is one line too (``pihamno VERB: error: ... (see --help)``, status 2), and a negative number in any
 notation is read as a value, so that the verb refuses it with its range
-(:class:`pihamno.workflows.options.ArgumentParser`).
+(:class:`pihamno.workflows.command_line.ArgumentParser`).
 
 Plugins (:mod:`pihamno.plugins`, docs/plugins.md): before the parser is built, :func:`main` loads the installed
 packages' entry points, the ``PIHAMNO_PLUGINS`` environment variable and every ``--plugin MODULE_OR_FILE`` given
@@ -67,7 +67,7 @@ def global_options(argv: list[str]) -> tuple[list[str], bool]:
 
 def build_parser() -> argparse.ArgumentParser:
     from pihamno.plugins import ENV_VAR
-    from pihamno.workflows.options import ArgumentParser
+    from pihamno.workflows.command_line import ArgumentParser
 
     parser = ArgumentParser(
         prog="pihamno",

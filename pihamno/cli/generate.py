@@ -24,13 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "generate",
-        help="solve AC/CH/SH from random initial conditions and write an HDF5 dataset (resumable)",
+        help="solve a registered PDE (AC, CH, SH, a plugin's) from random initial conditions and write an HDF5 dataset "
+        "(resumable)",
         description="Generate reference data: initial conditions of a named family, the stabilised IMEX finite-element "
         "scheme of fem.schemes solved to --rtol, frames sampled on the n^3 node grid, written to an HDF5 file. "
         f"Unset PDE parameters take the PDE's preset, the HAMNO paper's values ({_presets()}). An interrupted "
         "run leaves OUT.partial; the same command resumes it.",
     )
-    p.add_argument("--pde", required=True, help=f"the PDE: {', '.join(pde_names())} (any registered fem.pde.PDE)")
+    p.add_argument("--pde", required=True, help=f"the PDE: {', '.join(pde_names())} (any registered fem.pde.PDE; "
+                   "a plugin's: pihamno --plugin FILE generate ..., docs/plugins.md)")
     p.add_argument("--n", type=int, default=32, help="grid nodes per side (default 32)")
     p.add_argument("--L", type=float, default=None, help="cube side (default: the PDE's)")
     p.add_argument("--eps", type=float, default=None, help="interface/bifurcation parameter (default: the PDE's)")

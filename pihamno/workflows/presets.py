@@ -5,7 +5,7 @@ configs built from them in Python (no override strings).
   PDE's own preset, :meth:`fem.pde.PDE.preset`);
 * :data:`SCALES` -- ``smoke`` (n = 8, seconds, for CI), ``default`` (n = 16, minutes on a 2-core CPU),
   ``paper`` (the HAMNO paper's n = 32, 101 frames and full-size configs, for a GPU);
-* :data:`MODELS` -- HAMNO (lambda = 0) and PI-HAMNO (lambda = 0.25);
+* :data:`MODEL_RUNS` -- the models every example trains: HAMNO (lambda = 0) and PI-HAMNO (lambda = 0.25);
 * :func:`train_config`, :func:`dataset_spec` -- the :class:`~pihamno.config.TrainConfig` of one model and
   the :class:`~pihamno.data.DatasetSpec` of the data, from an example, a scale and the command-line choices
   (:class:`Options`).
@@ -24,21 +24,30 @@ from pihamno.choices import SPLITS, WEAK_KINDS
 class Example:
     """One PDE's settings at the ``default`` and ``smoke`` scales (``paper`` uses the paper's preset).
 
-    pde: ``"ac"``, ``"ch"``, ``"sh"`` (or any registered PDE); title: its name for the printout.
+    pde: ``"ac"``, ``"ch"``, ``"sh"`` or any registered PDE (a plugin's too).
+    title: its name for the printout (default: the PDE's own title).
     params: PDE parameters for :func:`fem.schemes.preset` (``eps``, ``L``, ``dt``: time between frames;
-        one scheme step per frame, so the physics loss vanishes on the data).
+        one scheme step per frame, so the physics loss vanishes on the data); unset ones are the PDE's preset,
+        so ``Example(pde="heat")`` runs any PDE with its own settings.
     frames: frames per trajectory at the default scale (incl. the initial one).
     ic, ic_params: initial-condition family (None: the PDE's default) and parameter overrides.
     train: config changes per section at the default and smoke scales, e.g. ``{"optim": {"lr": 5e-3}}``.
     """
 
     pde: str
-    title: str
+    title: str | None = None
     params: dict = field(default_factory=dict)
     frames: int = 41
     ic: str | None = None
     ic_params: dict = field(default_factory=dict)
     train: dict = field(default_factory=dict)
+
+
+    def __post_init__(self):
+        from fem.pde import get_pde
+
+        if self.title is None:
+            object.__setattr__(self, "title", get_pde(self.pde).title)  # an unknown PDE: one InputError
 
 
 @dataclass(frozen=True)
@@ -82,12 +91,12 @@ class ModelRun:
     lam: float
 
 
-MODELS = (ModelRun("hamno", "HAMNO", 0.0), ModelRun("pihamno", "PI-HAMNO", 0.25))
+MODEL_RUNS = (ModelRun("hamno", "HAMNO", 0.0), ModelRun("pihamno", "PI-HAMNO", 0.25))
 
 
 @dataclass(frozen=True)
 class Options:
-    """The command-line choices of an example (:func:`pihamno.workflows.options.parse_options`)."""
+    """The command-line choices of an example (:func:`pihamno.workflows.command_line.parse_options`)."""
 
     scale: str = "default"
     out: str | None = None

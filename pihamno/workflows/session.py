@@ -1,11 +1,11 @@
 """The frame around an example's stages: its output folder, console, timing, errors and summary.
 
-An example script (``examples/*.py``) reads as a recipe::
+The recipe of the examples (:func:`pihamno.workflows.recipe.run_example`) reads::
 
-    opts = wf.parse_options(EXAMPLE, argv)
-    with wf.Session(EXAMPLE, opts) as run:
+    opts = parse_options(example, argv)
+    with Session(example, opts) as run:
         with run.stage("data", "reference trajectories"):
-            data = wf.make_data(spec, run.out / "data.h5")
+            data = make_data(spec, run.out / "data.h5")
         ...
         run.summary(spec, data, checkpoints, metrics, vtk, pngs)
     return run.exit_code
@@ -22,10 +22,12 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pihamno.errors import InputError
-from pihamno.workflows.presets import MODELS, SCALES, Example, Options
+from pihamno.workflows.presets import MODEL_RUNS, SCALES, Example, Options
 
 log = logging.getLogger("pihamno.workflows")
 
@@ -99,26 +101,26 @@ class Session:
                 rendering_note: str | None = None) -> dict:
         """Write ``summary.json`` and print the table (:func:`format_summary`); returns the summary.
 
-        ``checkpoints`` / ``metrics``: per model folder (:data:`~pihamno.workflows.presets.MODELS`);
+        ``checkpoints`` / ``metrics``: per model folder (:data:`~pihamno.workflows.presets.MODEL_RUNS`);
         ``vtk``, ``pngs``: the files of the export and render stages."""
         from pihamno.evaluation.report import write_json
 
         out = self.out
         files = {"data": str(data), "check": str(out / "check.json"),
-                 **{f"{m.folder}_checkpoint": str(checkpoints[m.folder]) for m in MODELS},
-                 **{f"{m.folder}_metrics": str(out / m.folder / "eval" / "metrics.json") for m in MODELS},
-                 **{f"{m.folder}_rollout": str(out / m.folder / "eval" / "rollout.h5") for m in MODELS},
+                 **{f"{m.folder}_checkpoint": str(checkpoints[m.folder]) for m in MODEL_RUNS},
+                 **{f"{m.folder}_metrics": str(out / m.folder / "eval" / "metrics.json") for m in MODEL_RUNS},
+                 **{f"{m.folder}_rollout": str(out / m.folder / "eval" / "rollout.h5") for m in MODEL_RUNS},
                  "vtk": [str(p) for p in vtk], "png": [str(p) for p in pngs]}
 
         rows = []
-        for m in MODELS:
+        for m in MODEL_RUNS:
             r = metrics[m.folder]
             rows.append({"model": m.label, "lambda": m.lam, "checkpoint": str(checkpoints[m.folder]),
                          "rel_l2_final": r["rollout"]["rel_l2_final"], "rel_l2_mean": r["rollout"]["rel_l2_mean"],
                          "one_step": r["one_step"]["rel_l2_mean"], "test_trajectories": len(r["trajectories"]),
                          **conservation(r, "pred")})
-        reference = conservation(metrics[MODELS[0].folder], "ref")
-        held = metrics[MODELS[0].folder].get("persistence")  # the same test trajectories for every model
+        reference = conservation(metrics[MODEL_RUNS[0].folder], "ref")
+        held = metrics[MODEL_RUNS[0].folder].get("persistence")  # the same test trajectories for every model
         summary = {"example": self.example.pde, "title": self.example.title, "scale": self.opts.scale,
                    "device": str(self.device),
                    "dataset": {"n": spec.n, "frames": spec.frames, "trajectories": spec.trajectories,
@@ -152,38 +154,85 @@ def conservation(metrics: dict, tag: str) -> dict:
             "indicator_above_one": pick(indicator, f"above_one_{tag}", "mean")}
 
 
-def _conservation_cells(r: dict) -> str:
-    def num(v, width, fmt):
-        return f"{'-':>{width}}" if v is None else format(v, f">{width}{fmt}")
+@dataclass(frozen=True)
+class Column:
+    """One column of the summary table: ``title`` in ``width`` characters after ``sep``, aligned ``align``
+    (``">"`` right, ``"<"`` left); ``cell(row)`` is the text of a row (a model's, ``persistence`` or
+    ``reference``; ``"-"`` where the row has no value). A cell wider than its column uses the padding of the next."""
 
-    return (f"  {num(r.get('mass_drift'), 10, '.2e')}  {num(r.get('energy_increases'), 7, '.1f')} "
-            f"{num(r.get('energy_increase_max_rel'), 9, '.1e')}  {num(r.get('max_abs'), 6, '.3f')}  "
-            f"{num(r.get('indicator_mean'), 9, '.3g')} {num(r.get('indicator_above_one'), 4, '.0%')}")
+    title: str
+    width: int
+    cell: Callable[[dict], str]
+    sep: str = "  "
+    align: str = ">"
+
+
+def value(key: str, fmt: str, stat: str | None = None) -> Callable[[dict], str]:
+    """A cell of ``row[key]`` (or of its statistic ``stat``, e.g. ``"mean"``) formatted with ``fmt``, ``-`` when absent."""
+    def cell(row: dict) -> str:
+        v = row.get(key)
+        v = v.get(stat) if stat is not None and v is not None else v
+        return "-" if v is None else format(v, fmt)
+    return cell
+
+
+def _mean_std(key: str) -> Callable[[dict], str]:
+    def cell(row: dict) -> str:
+        v = row.get(key)
+        return "-" if v is None else f"{v['mean']:.4f} +- {v['std']:<6.4f}"
+    return cell
+
+
+#: The columns of the printed summary, left to right: a new metric is one more :class:`Column` here (its value in
+#: the rows that :meth:`Session.summary` builds) and, if it needs words, a line of :data:`SUMMARY_NOTES`.
+SUMMARY_COLUMNS: list[Column] = [
+    Column("model", 9, value("model", ""), align="<"),
+    Column("lambda", 6, lambda r: "" if r.get("lambda") is None else f"{r['lambda']:g}", sep=" "),
+    Column("last frame", 18, _mean_std("rel_l2_final")),
+    Column("mean over frames", 16, value("rel_l2_mean", ".4f", "mean")),
+    Column("one-step", 8, value("one_step", ".4f", "mean")),
+    Column("mass drift", 10, value("mass_drift", ".2e")),
+    Column("E grows", 7, value("energy_increases", ".1f")),
+    Column("max rel", 9, value("energy_increase_max_rel", ".1e"), sep=" "),
+    Column("max|u|", 6, value("max_abs", ".3f")),
+    Column("indicator", 9, value("indicator_mean", ".3g")),
+    Column("> 1", 4, value("indicator_above_one", ".0%"), sep=" "),
+]
+#: The lines under the table that explain its columns and rows.
+SUMMARY_NOTES: list[str] = [
+    "mass drift: max over frames of |m(t) - m(0)|; E grows: steps where the free energy increases (mean per "
+    "trajectory) and the largest relative increase; max|u|: over the predicted frames",
+    "indicator: the scheme's residual of each predicted step relative to standing still (0 = the scheme's step, "
+    "1 = doing nothing), mean and share of steps above 1; persistence: the last given frame held (docs/evaluation.md)",
+]
+
+
+def format_table(rows: list[dict], columns: list[Column] | None = None, notes: list[str] | None = None) -> list[str]:
+    """The header, one line per row (each cell ends at its column's edge) and the notes, indented by two."""
+    columns = SUMMARY_COLUMNS if columns is None else columns
+    lines = ["".join(f"{c.sep}{c.title:{c.align}{c.width}}" for c in columns)]
+    for row in rows:
+        line, edge = "", 0
+        for c in columns:
+            edge += len(c.sep) + c.width
+            text = c.cell(row)
+            line += c.sep + f"{text:{c.align}{max(0, edge - len(line) - len(c.sep))}}"
+        lines.append(line)
+    return lines + [f"  {note}" for note in (SUMMARY_NOTES if notes is None else notes)]
 
 
 def format_summary(s: dict) -> str:
-    """The printed table: rel-L2 of both models on the test trajectories, the mass drift and energy increases
-    of their rollouts and of the reference, and the files written."""
+    """The printed table (:data:`SUMMARY_COLUMNS`): rel-L2 of both models on the test trajectories, persistence,
+    the physics of their rollouts and of the reference, and the files written."""
     d = s["dataset"]
     lines = [f"{s['title']}, {s['scale']} scale: n = {d['n']}, {d['trajectories']} trajectories x {d['frames']} frames, "
-             f"dt = {d['dt']:g}; rollout rel-L2 on {s['models'][0]['test_trajectories']} test trajectories",
-             f"  {'model':<9} {'lambda':>6}  {'last frame':>17}  {'mean over frames':>16}  {'one-step':>8}  "
-             f"{'mass drift':>10}  {'E grows':>7} {'max rel':>9}  {'max|u|':>6}  {'indicator':>9} {'> 1':>4}"]
-    for r in s["models"]:
-        f, m = r["rel_l2_final"], r["rel_l2_mean"]
-        lines.append(f"  {r['model']:<9} {r['lambda']:>6g}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  "
-                     f"{m['mean']:>16.4f}  {r['one_step']['mean']:>8.4f}" + _conservation_cells(r))
-    if s.get("persistence"):
-        f, m = s["persistence"]["rel_l2_final"], s["persistence"]["rel_l2_mean"]
-        lines.append(f"  {'persistence':<11} {'':>4}  {f['mean']:>8.4f} +- {f['std']:<6.4f}  {m['mean']:>16.4f}  {'-':>8}"
-                     + _conservation_cells({"indicator_mean": 1.0, "indicator_above_one": 0.0}))
+             f"dt = {d['dt']:g}; rollout rel-L2 on {s['models'][0]['test_trajectories']} test trajectories"]
+    rows = list(s["models"])
+    if s.get("persistence"):  # the last given frame held: its residual indicator is 1 by definition
+        rows.append({"model": "persistence", **s["persistence"], "indicator_mean": 1.0, "indicator_above_one": 0.0})
     if s.get("reference"):
-        lines.append(f"  {'reference':<9} {'':>6}  {'-':>17}  {'-':>16}  {'-':>8}" + _conservation_cells(s["reference"]))
-    lines.append("  mass drift: max over frames of |m(t) - m(0)|; E grows: steps where the free energy increases "
-                 "(mean per trajectory) and the largest relative increase; max|u|: over the predicted frames")
-    lines.append("  indicator: the scheme's residual of each predicted step relative to standing still (0 = the "
-                 "scheme's step, 1 = doing nothing), mean and share of steps above 1; persistence: the last given "
-                 "frame held (docs/evaluation.md)")
+        rows.append({"model": "reference", **s["reference"]})
+    lines += format_table(rows)
     fl = s["files"]
     vtk, png = fl["vtk"], fl["png"]
     lines += ["  files:",

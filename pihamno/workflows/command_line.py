@@ -43,7 +43,10 @@ def build_parser(ex: Example, prog: str | None = None) -> argparse.ArgumentParse
     """The flags every example takes."""
     import textwrap
 
-    settings = ", ".join(f"{k} = {v:g}" for k, v in ex.params.items())
+    from fem.pde import get_pde
+
+    settings = ", ".join(f"{k} = {v:g}" for k, v in {**get_pde(ex.pde).preset, **ex.params}.items())
+    why = "the script's docstring says why" if ex.params else "the PDE's preset"
     family = ex.ic or "the PDE's default family"
     ic = f", initial conditions: {family}" + (
         " with " + ", ".join(f"{k} = {v:g}" for k, v in ex.ic_params.items()) if ex.ic_params else "")
@@ -52,7 +55,7 @@ def build_parser(ex: Example, prog: str | None = None) -> argparse.ArgumentParse
         "and PI-HAMNO (lambda = 0.25) trained on it, autoregressive rollouts on held-out test trajectories, a "
         "ParaView export and PNG pictures -- then a summary table.\n\n"
         f"PDE settings at the default and smoke scales: {settings}, {ex.frames} frames at the default scale{ic} "
-        "(the script's docstring says why); --scale paper uses the paper's."
+        f"({why}); --scale paper uses the PDE's preset at the paper's sizes."
     )
     p = ArgumentParser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
