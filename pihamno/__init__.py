@@ -37,6 +37,8 @@ _ENTRY_POINTS = {
     "load_trajectories": "pihamno.data",
     "build_model": "pihamno.models",
     "available_models": "pihamno.models",
+    "register_model": "pihamno.models",
+    "load_plugins": "pihamno.plugins",
     "PhysicsLoss": "pihamno.physics",
     "rollout": "pihamno.stepping",
     "TrainConfig": "pihamno.config",
