@@ -841,26 +841,45 @@ def test_threads_flag_and_config_key(world, capsys, tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- signals and pipes
 @pytest.mark.slow
 def test_sigterm_stops_generate_like_ctrl_c_and_the_rerun_continues(tmp_path):
+    import re
     import signal
     import subprocess
     import sys
-    import time
+    import threading
 
     argv = [sys.executable, "-m", "pihamno", "generate", "--pde", "ac", "--n", "16", "--frames", "21",
-            "--trajectories", "400", "--quiet", "--out", str(tmp_path / "d.h5")]
+            "--trajectories", "400", "--out", str(tmp_path / "d.h5")]
     proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
-    deadline = time.time() + 60
-    while not (tmp_path / "d.h5.partial").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
+    # signal only once the progress bar says a trajectory is written (a fixed wait failed on a loaded machine)
+    err_parts, one_done = [], threading.Event()
+
+    def read_stderr():
+        for chunk in iter(lambda: proc.stderr.read(1), ""):
+            err_parts.append(chunk)
+            if chunk in "\r\n" and re.search(r"\b([1-9]\d*)/400\b", "".join(err_parts[-200:])):
+                one_done.set()
+        one_done.set()  # the process ended: let the assertions below say why
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    assert one_done.wait(timeout=300), "no trajectory finished within 300 s"
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 143 and err.strip() == "pihamno: terminated", err
+    proc.wait(timeout=120)
+    reader.join(timeout=60)
+    err = "".join(err_parts).replace("\r", "\n").strip().splitlines()
+    assert proc.returncode == 143 and err[-1] == "pihamno: terminated", err[-5:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.h5.partial"]  # no lock left, the partial kept
     import h5py
 
     with h5py.File(tmp_path / "d.h5.partial") as f:
-        assert 0 < f["done"][:].sum() < 400
+        done = int(f["done"][:].sum())
+    assert 0 < done < 400
+    rerun = subprocess.run([*argv, "--quiet"], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                           timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.h5"]
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["u"].shape[0] == 400
 
 
 def test_a_closed_pipe_ends_quietly(world, capsys, monkeypatch):
